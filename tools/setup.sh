@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set-up for a fresh machine: system libraries, npm packages, the SIGNS data.
+# Safe to run again: every step checks first and does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages (Debian): oneDNN for the native CPU kernels, and Jupyter's Python client
+# libraries for executing notebooks headless. Optional: without them the project falls back to
+# the WebAssembly backend, and notebooks cannot be executed headless.
+wanted=(libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not installed (optional; ask an administrator): ${missing[*]}"
+  fi
+fi
+
+# npm and JSR packages, exactly as pinned in deno.lock.
+deno install --frozen
+
+# The SIGNS data: copied from ../shared/datasets when missing, then verified.
+deno run --allow-read --allow-write tools/prepare_datasets.ts
