@@ -1,0 +1,72 @@
+/**
+ * Preparing SIGNS tensors for a model: pixel values scaled to 0..1, labels one-hot encoded.
+ *
+ * @module
+ */
+import * as tf from "./tf.ts";
+
+/**
+ * One-hot encodes class labels, as the course's `convert_to_one_hot(Y, C).T`: a label row of shape
+ * [1, m] (or a vector [m], or a plain array) becomes an [m, c] float32 matrix with a 1 in the column
+ * of each label. Throws a `RangeError` naming the first label outside 0..c-1. The caller owns the
+ * result.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const oneHot = convertToOneHot([1, 2, 3, 0, 2, 1], 4);
+ * assertEquals(oneHot.shape, [6, 4]);
+ * assertEquals(await oneHot.array(), [
+ *   [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0],
+ * ]);
+ * oneHot.dispose();
+ * ```
+ */
+export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf.Tensor2D {
+  if (!Number.isInteger(c) || c < 1) {
+    throw new RangeError(`Cannot one-hot encode: number of classes ${c} is not a positive integer`);
+  }
+  let labels: ArrayLike<number>;
+  if (y instanceof tf.Tensor) {
+    if (y.rank > 2 || (y.rank === 2 && y.shape[0] !== 1 && y.shape[1] !== 1)) {
+      throw new TypeError(
+        `Cannot one-hot encode a tensor of shape [${
+          y.shape.join(", ")
+        }]: expected [1, m], [m, 1] or [m]`,
+      );
+    }
+    labels = y.dataSync();
+  } else {
+    labels = y;
+  }
+  const values = Int32Array.from(labels);
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (!Number.isInteger(label) || label < 0 || label >= c) {
+      throw new RangeError(
+        `Cannot one-hot encode label ${label} at index ${i}: expected an integer in 0..${c - 1}`,
+      );
+    }
+  }
+  return tf.tidy(() =>
+    tf.cast(tf.oneHot(tf.tensor1d(values, "int32"), c), "float32") as tf.Tensor2D
+  );
+}
+
+/**
+ * Scales pixel values from 0..255 to 0..1 (the course's `X_train_orig / 255.`), as float32.
+ * The caller owns the result.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "./tf.ts";
+ * const x = tf.tensor4d([0, 51, 255, 102], [1, 2, 2, 1], "int32");
+ * const scaled = normalizeImages(x);
+ * assertEquals(Array.from(await scaled.data()), [0, 0.2, 1, 0.4]);
+ * tf.dispose([x, scaled]);
+ * ```
+ */
+export function normalizeImages<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.div(tf.cast(x, "float32"), 255) as T);
+}

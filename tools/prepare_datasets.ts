@@ -1,0 +1,13 @@
+// Copies the SIGNS files into datasets/ when missing and verifies them (part of `deno task setup`).
+// SIGNS_DATA_SOURCE names another folder to copy from.
+import { prepareSignsFiles } from "../lib/datasets.ts";
+
+try {
+  const files = await prepareSignsFiles({ source: Deno.env.get("SIGNS_DATA_SOURCE") });
+  for (const file of files) {
+    console.log(`setup: ${file.copied ? "copied" : "found"} ${file.path} (sha256 ok)`);
+  }
+} catch (error) {
+  console.error(`setup: ${(error as Error).message}`);
+  Deno.exit(1);
+}
