@@ -1,0 +1,19 @@
+/**
+ * The SIGNS / ResNet-50 library behind the notebooks: data loading and preprocessing, the
+ * baseline ConvNet, the residual blocks and ResNet-50, and training helpers.
+ *
+ * ```ts ignore
+ * import * as signs from "@lib/mod.ts";
+ * const data = await signs.loadSignsDataset();
+ * const model = signs.resNet50();
+ * ```
+ *
+ * @module
+ */
+export * as tf from "./tf.ts";
+export * from "./datasets.ts";
+export * from "./signs_dataset.ts";
+export * from "./preprocessing.ts";
+export * from "./baseline.ts";
+export * from "./resnet.ts";
+export * from "./training.ts";

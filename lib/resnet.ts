@@ -1,0 +1,326 @@
+/**
+ * ResNet-50 as the course builds it: the identity block, the convolutional block, and the
+ * 50-layer network made of one stem and four stages of blocks.
+ *
+ * A residual block adds its input (the "shortcut") to the output of a few layers (the "main
+ * path"), so that the layers only have to learn a correction to the identity. Gradients flow back
+ * through the addition unchanged, which is what lets very deep networks train.
+ *
+ * @module
+ */
+import * as tf from "./tf.ts";
+import { batchNormalization } from "./_batch_norm.ts";
+
+/** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */
+export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
+
+/** A tensor a block can be applied to: symbolic (building a model) or concrete (eager check). */
+export type BlockInput = tf.SymbolicTensor | tf.Tensor4D;
+
+/** Options shared by {@linkcode identityBlock} and {@linkcode convolutionalBlock}. */
+export interface BlockOptions {
+  /**
+   * Fixes batch normalisation's mode, as `layer(x, training=...)` does in Keras: `true` normalises
+   * with the batch's statistics (and updates the moving averages), `false` with the moving
+   * averages. Left out, the mode follows the phase: training in `fit`, inference in `predict` and
+   * `evaluate`. (The course's functions default to `True`.)
+   */
+  training?: boolean;
+  /** Kernel initializer of every convolution in the block. Defaults as in the course. */
+  initializer?: Initializer;
+  /** Prefix for the block's layer names (such as `"res2a"`); TF.js names them when left out. */
+  name?: string;
+}
+
+/** Options of {@linkcode convolutionalBlock}. */
+export interface ConvolutionalBlockOptions extends BlockOptions {
+  /** Stride of the first 1x1 convolution and of the shortcut's convolution. Default 2. */
+  s?: number;
+}
+
+/** The identity block's default initializer: uniform in [-0.05, 0.05], seed 0 (Keras's `random_uniform(seed=0)`). */
+export function randomUniformSeed0(): Initializer {
+  return tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 0 });
+}
+
+/** The convolutional block's default initializer: Glorot-uniform, seed 0. */
+export function glorotUniformSeed0(): Initializer {
+  return tf.initializers.glorotUniform({ seed: 0 });
+}
+
+// Applies layers to symbolic or concrete tensors alike. For concrete tensors the layers are
+// created, used once and disposed, so an eager check leaves no weights behind.
+class BlockBuilder {
+  readonly layers: tf.layers.Layer[] = [];
+  constructor(readonly options: BlockOptions, readonly initializer: Initializer) {}
+
+  private name(suffix: string): string | undefined {
+    return this.options.name === undefined ? undefined : `${this.options.name}_${suffix}`;
+  }
+
+  private use<T extends BlockInput>(layer: tf.layers.Layer, x: T | T[]): T {
+    this.layers.push(layer);
+    return layer.apply(x as tf.Tensor | tf.Tensor[]) as T;
+  }
+
+  conv<T extends BlockInput>(
+    x: T,
+    filters: number,
+    kernelSize: number,
+    strides: number,
+    padding: "same" | "valid",
+    suffix: string,
+  ): T {
+    return this.use(
+      tf.layers.conv2d({
+        filters,
+        kernelSize,
+        strides,
+        padding,
+        kernelInitializer: this.initializer,
+        name: this.name(suffix),
+      }),
+      x,
+    );
+  }
+
+  batchNorm<T extends BlockInput>(x: T, suffix: string): T {
+    return this.use(
+      batchNormalization({ training: this.options.training, name: this.name(suffix) }),
+      x,
+    );
+  }
+
+  relu<T extends BlockInput>(x: T, suffix: string): T {
+    return this.use(tf.layers.activation({ activation: "relu", name: this.name(suffix) }), x);
+  }
+
+  add<T extends BlockInput>(main: T, shortcut: T, suffix: string): T {
+    return this.use(tf.layers.add({ name: this.name(suffix) }), [main, shortcut]);
+  }
+}
+
+function checkFilters(what: string, f: number, filters: readonly number[]): void {
+  if (!Number.isInteger(f) || f < 1) {
+    throw new RangeError(
+      `Cannot build the ${what}: kernel size f = ${f}, expected a positive integer`,
+    );
+  }
+  if (filters.length !== 3 || !filters.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new TypeError(
+      `Cannot build the ${what}: filters [${
+        filters.join(", ")
+      }], expected three positive integers [F1, F2, F3]`,
+    );
+  }
+}
+
+function checkInput(what: string, x: BlockInput): void {
+  const isTensor = x instanceof tf.Tensor || x instanceof tf.SymbolicTensor;
+  if (!isTensor || x.shape.length !== 4) {
+    throw new TypeError(
+      `Cannot apply the ${what}: expected a 4-D tensor [batch, height, width, channels], got ${
+        isTensor ? `shape [${x.shape.join(", ")}]` : typeof x
+      }`,
+    );
+  }
+}
+
+function runBlock<T extends BlockInput>(
+  x: T,
+  options: BlockOptions,
+  defaultInitializer: () => Initializer,
+  body: (b: BlockBuilder, x: T) => T,
+): T {
+  const builder = new BlockBuilder(options, options.initializer ?? defaultInitializer());
+  if (x instanceof tf.SymbolicTensor) return body(builder, x);
+  try {
+    return tf.tidy(() => body(builder, x) as tf.Tensor4D) as T;
+  } finally {
+    for (const layer of builder.layers) layer.dispose();
+  }
+}
+
+/**
+ * The identity block: the shortcut is the input itself, so input and output shapes are equal and
+ * the input must have `F3` channels.
+ *
+ * Main path: Conv2D F1 1x1 'valid' -> BN -> ReLU -> Conv2D F2 fxf 'same' -> BN -> ReLU ->
+ * Conv2D F3 1x1 'valid' -> BN; then add the input and apply ReLU.
+ *
+ * Works on a symbolic tensor (returns a symbolic tensor, for building a model) and on a concrete
+ * [batch, h, w, F3] tensor (returns a new tensor the caller owns; the block's layers are freed).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "./tf.ts";
+ * const x = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
+ * const y = identityBlock(x, 2, [4, 4, 3], { training: false });
+ * assertEquals(y.shape, [1, 4, 4, 3]);
+ * tf.dispose([x, y]);
+ * ```
+ */
+export function identityBlock<T extends BlockInput>(
+  x: T,
+  f: number,
+  filters: readonly [number, number, number] | number[],
+  options: BlockOptions = {},
+): T {
+  checkInput("identity block", x);
+  checkFilters("identity block", f, filters);
+  const [f1, f2, f3] = filters;
+  const channels = x.shape[3];
+  if (channels !== f3) {
+    throw new TypeError(
+      `Cannot build the identity block: the input has ${channels} channels but F3 = ${f3}; ` +
+        `the shortcut adds the input to the output, so they must be equal`,
+    );
+  }
+  return runBlock(x, options, randomUniformSeed0, (b, input) => {
+    let y = b.conv(input, f1, 1, 1, "valid", "conv_a");
+    y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
+    y = b.conv(y, f2, f, 1, "same", "conv_b");
+    y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
+    y = b.conv(y, f3, 1, 1, "valid", "conv_c");
+    y = b.batchNorm(y, "bn_c");
+    return b.relu(b.add(y, input, "add"), "out");
+  });
+}
+
+/**
+ * The convolutional block: like the identity block, but the first 1x1 convolution has stride `s`
+ * and the shortcut goes through its own Conv2D F3 1x1 stride s 'valid' -> BN, so the block can
+ * change the number of channels and the spatial size. The sum is taken as [main, shortcut].
+ *
+ * Works on symbolic and concrete tensors, like {@linkcode identityBlock}.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "./tf.ts";
+ * const x = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
+ * const y = convolutionalBlock(x, 2, [2, 2, 5], { s: 2, training: false });
+ * assertEquals(y.shape, [1, 2, 2, 5]);
+ * tf.dispose([x, y]);
+ * ```
+ */
+export function convolutionalBlock<T extends BlockInput>(
+  x: T,
+  f: number,
+  filters: readonly [number, number, number] | number[],
+  options: ConvolutionalBlockOptions = {},
+): T {
+  checkInput("convolutional block", x);
+  checkFilters("convolutional block", f, filters);
+  const s = options.s ?? 2;
+  if (!Number.isInteger(s) || s < 1) {
+    throw new RangeError(
+      `Cannot build the convolutional block: stride s = ${s}, expected a positive integer`,
+    );
+  }
+  const [f1, f2, f3] = filters;
+  return runBlock(x, options, glorotUniformSeed0, (b, input) => {
+    let y = b.conv(input, f1, 1, s, "valid", "conv_a");
+    y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
+    y = b.conv(y, f2, f, 1, "same", "conv_b");
+    y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
+    y = b.conv(y, f3, 1, 1, "valid", "conv_c");
+    y = b.batchNorm(y, "bn_c");
+    let shortcut = b.conv(input, f3, 1, s, "valid", "conv_shortcut");
+    shortcut = b.batchNorm(shortcut, "bn_shortcut");
+    return b.relu(b.add(y, shortcut, "add"), "out");
+  });
+}
+
+/** Options of {@linkcode resNet50}. */
+export interface ResNet50Options {
+  /** Input image shape. Default [64, 64, 3]. */
+  inputShape?: [number, number, number];
+  /** Number of classes of the softmax output. Default 6. */
+  classes?: number;
+  /** Fixes batch normalisation's mode in every block (see {@linkcode BlockOptions.training}). */
+  training?: boolean;
+}
+
+/**
+ * Builds the course's `ResNet50(input_shape, classes)`:
+ *
+ * ZeroPadding (3, 3) -> Conv2D 64 7x7 stride 2 -> BN -> ReLU -> MaxPool 3x3 stride 2 ->
+ * stage 2: convolutional block [64, 64, 256] s=1 + 2 identity blocks ->
+ * stage 3: [128, 128, 512] s=2 + 3 -> stage 4: [256, 256, 1024] s=2 + 5 ->
+ * stage 5: [512, 512, 2048] s=2 + 2 -> AveragePooling 2x2 -> Flatten -> Dense softmax.
+ *
+ * For (64, 64, 3) and 6 classes: 23,600,006 parameters, of which 53,120 (the batch-norm moving
+ * averages) are not trainable. The model is not compiled.
+ *
+ * @example
+ * ```ts ignore
+ * const model = resNet50();
+ * console.log(model.countParams()); // 23600006
+ * model.dispose();
+ * ```
+ */
+export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
+  const inputShape = options.inputShape ?? [64, 64, 3];
+  const classes = options.classes ?? 6;
+  if (!Number.isInteger(classes) || classes < 1) {
+    throw new RangeError(
+      `Cannot build ResNet-50 for ${classes} classes: expected a positive integer`,
+    );
+  }
+  if (inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new TypeError(
+      `Cannot build ResNet-50 for input shape [${
+        inputShape.join(", ")
+      }]: expected [height, width, channels]`,
+    );
+  }
+  const training = options.training;
+  const input = tf.input({ shape: inputShape, name: "input" });
+  let x = tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }).apply(
+    input,
+  ) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({
+    filters: 64,
+    kernelSize: 7,
+    strides: 2,
+    padding: "valid",
+    kernelInitializer: glorotUniformSeed0(),
+    name: "conv1",
+  }).apply(x) as tf.SymbolicTensor;
+  x = batchNormalization({ training, name: "bn_conv1" }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: "relu", name: "relu_conv1" }).apply(
+    x,
+  ) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1" }).apply(
+    x,
+  ) as tf.SymbolicTensor;
+
+  const stages: { filters: [number, number, number]; s: number; identityBlocks: number }[] = [
+    { filters: [64, 64, 256], s: 1, identityBlocks: 2 },
+    { filters: [128, 128, 512], s: 2, identityBlocks: 3 },
+    { filters: [256, 256, 1024], s: 2, identityBlocks: 5 },
+    { filters: [512, 512, 2048], s: 2, identityBlocks: 2 },
+  ];
+  stages.forEach((stage, i) => {
+    const prefix = `res${i + 2}`;
+    x = convolutionalBlock(x, 3, stage.filters, { s: stage.s, training, name: `${prefix}a` });
+    for (let j = 0; j < stage.identityBlocks; j++) {
+      x = identityBlock(x, 3, stage.filters, {
+        training,
+        name: `${prefix}${String.fromCharCode(98 + j)}`,
+      });
+    }
+  });
+
+  x = tf.layers.averagePooling2d({ poolSize: 2, name: "avg_pool" }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.flatten({ name: "flatten" }).apply(x) as tf.SymbolicTensor;
+  const output = tf.layers.dense({
+    units: classes,
+    activation: "softmax",
+    kernelInitializer: glorotUniformSeed0(),
+    name: "fc",
+  }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output, name: "ResNet50" });
+}

@@ -1,0 +1,229 @@
+/**
+ * Compiling, training and evaluating a classifier the way the course's Keras code does:
+ * Adam, categorical cross-entropy, accuracy, `fit` with a Keras-shaped history and one progress
+ * line per epoch.
+ *
+ * @module
+ */
+import * as tf from "./tf.ts";
+
+/** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */
+export const KERAS_ADAM = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+
+/** Options of {@linkcode compileModel}. */
+export interface CompileOptions {
+  /** Adam's learning rate. Default 0.001. */
+  learningRate?: number;
+}
+
+/**
+ * Compiles `model` for classification with one-hot labels, as
+ * `model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])`:
+ * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7).
+ */
+export function compileModel(model: tf.LayersModel, options: CompileOptions = {}): void {
+  const learningRate = options.learningRate ?? KERAS_ADAM.learningRate;
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
+    throw new RangeError(`Cannot compile: learning rate ${learningRate} is not a positive number`);
+  }
+  model.compile({
+    optimizer: tf.train.adam(learningRate, KERAS_ADAM.beta1, KERAS_ADAM.beta2, KERAS_ADAM.epsilon),
+    loss: "categoricalCrossentropy",
+    metrics: ["accuracy"],
+  });
+}
+
+/**
+ * The per-epoch record of a training run, keyed as Keras's `history.history` is: one value per
+ * epoch in each array; `val_loss` and `val_accuracy` only with validation data.
+ */
+export interface TrainingHistory {
+  /** Epoch numbers, counted from 1. */
+  epoch: number[];
+  /** Mean training loss of each epoch. */
+  loss: number[];
+  /** Training accuracy of each epoch. */
+  accuracy: number[];
+  /** Loss on the validation data after each epoch. */
+  val_loss?: number[];
+  /** Accuracy on the validation data after each epoch. */
+  val_accuracy?: number[];
+}
+
+/** What {@linkcode FitOptions.onEpochEnd} receives after each epoch. */
+export interface EpochResult {
+  /** The epoch just finished, counted from 1. */
+  epoch: number;
+  /** Its metrics, under Keras's names (`loss`, `accuracy`, `val_loss`, `val_accuracy`). */
+  logs: Record<string, number>;
+  /** Seconds the epoch took, validation included. */
+  seconds: number;
+  /** The history so far, this epoch included. */
+  history: TrainingHistory;
+}
+
+/** Options of {@linkcode fitModel}. */
+export interface FitOptions {
+  /** Number of epochs to train to (counted from 1, so with `initialEpoch` it is the last epoch). */
+  epochs: number;
+  /** Mini-batch size. Default 32, as Keras. */
+  batchSize?: number;
+  /** Data to evaluate after each epoch, as Keras's `validation_data`. */
+  validationData?: [tf.Tensor, tf.Tensor];
+  /** Shuffle the training data before each epoch. Default true, as Keras. */
+  shuffle?: boolean;
+  /** Epochs already done (to resume a run): training starts at epoch `initialEpoch + 1`. */
+  initialEpoch?: number;
+  /** A history to continue (its epochs are kept and the new ones appended). */
+  history?: TrainingHistory;
+  /** Where progress lines go; `null` for none. Default `console.log`. */
+  log?: ((line: string) => void) | null;
+  /** Called after each epoch, awaited before the next one starts. */
+  onEpochEnd?: (result: EpochResult) => void | Promise<void>;
+}
+
+const KERAS_NAMES: Record<string, string> = {
+  acc: "accuracy",
+  accuracy: "accuracy",
+  loss: "loss",
+  val_acc: "val_accuracy",
+  val_accuracy: "val_accuracy",
+  val_loss: "val_loss",
+};
+
+function kerasLogs(logs: tf.Logs | undefined): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [name, value] of Object.entries(logs ?? {})) {
+    result[KERAS_NAMES[name] ?? name] = value as number;
+  }
+  return result;
+}
+
+/** Formats one Keras-like progress line, e.g. `Epoch 3/20 - 34/34 steps - 4.1s - loss: 0.8123 - accuracy: 0.7010`. */
+export function progressLine(
+  epoch: number,
+  epochs: number,
+  steps: number,
+  seconds: number,
+  logs: Record<string, number>,
+): string {
+  const metrics = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    .filter((name) => logs[name] !== undefined)
+    .map((name) => `${name}: ${logs[name].toFixed(4)}`);
+  return [
+    `Epoch ${epoch}/${epochs}`,
+    `${steps}/${steps} steps`,
+    `${seconds.toFixed(1)}s`,
+    ...metrics,
+  ]
+    .join(" - ");
+}
+
+/** An empty history, with the validation columns when `withValidation` is set. */
+export function emptyHistory(withValidation: boolean): TrainingHistory {
+  return withValidation
+    ? { epoch: [], loss: [], accuracy: [], val_loss: [], val_accuracy: [] }
+    : { epoch: [], loss: [], accuracy: [] };
+}
+
+function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
+  if (x.shape[0] !== y.shape[0]) {
+    throw new RangeError(
+      `Cannot train: ${what} has ${x.shape[0]} images but ${y.shape[0]} labels ` +
+        `(shapes [${x.shape.join(", ")}] and [${y.shape.join(", ")}])`,
+    );
+  }
+}
+
+/**
+ * Trains a compiled model, as Keras's `model.fit(x, y, epochs, batch_size, validation_data)`,
+ * printing one progress line per epoch, and resolves to the history in Keras's shape. The model is
+ * trained in place; the function creates no tensors that outlive it.
+ */
+export async function fitModel(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: FitOptions,
+): Promise<TrainingHistory> {
+  const { epochs, validationData } = options;
+  const batchSize = options.batchSize ?? 32;
+  const initialEpoch = options.initialEpoch ?? 0;
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`Cannot train: epochs = ${epochs}, expected a positive integer`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`Cannot train: batch size ${batchSize}, expected a positive integer`);
+  }
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) {
+    throw new RangeError(`Cannot train: initial epoch ${initialEpoch} is outside 0..${epochs}`);
+  }
+  if (!model.optimizer) {
+    throw new Error(
+      `Cannot train model "${model.name}": it is not compiled (call compileModel first)`,
+    );
+  }
+  checkPair("the training data", x, y);
+  if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
+  const log = options.log === undefined ? console.log : options.log;
+  const history = options.history ?? emptyHistory(validationData !== undefined);
+  const steps = Math.ceil(x.shape[0] / batchSize);
+  let started = performance.now();
+  await model.fit(x, y, {
+    epochs,
+    initialEpoch,
+    batchSize,
+    validationData,
+    shuffle: options.shuffle ?? true,
+    verbose: 0,
+    yieldEvery: "never",
+    callbacks: {
+      onEpochBegin: () => {
+        started = performance.now();
+        return Promise.resolve();
+      },
+      onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
+        const seconds = (performance.now() - started) / 1000;
+        const logs = kerasLogs(rawLogs);
+        const epoch = epochIndex + 1;
+        history.epoch.push(epoch);
+        for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
+          if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
+        }
+        log?.(progressLine(epoch, epochs, steps, seconds, logs));
+        await options.onEpochEnd?.({ epoch, logs, seconds, history });
+      },
+    },
+  });
+  return history;
+}
+
+/** Loss and accuracy of a model on a data set. */
+export interface Evaluation {
+  /** Mean categorical cross-entropy. */
+  loss: number;
+  /** Fraction of correctly classified images. */
+  accuracy: number;
+}
+
+/**
+ * Evaluates a compiled model on `x`, `y`, as Keras's `model.evaluate(x, y)`: resolves to the loss
+ * and the accuracy. Frees the tensors it creates.
+ */
+export async function evaluateModel(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: { batchSize?: number } = {},
+): Promise<Evaluation> {
+  if (!model.optimizer) {
+    throw new Error(
+      `Cannot evaluate model "${model.name}": it is not compiled (call compileModel first)`,
+    );
+  }
+  checkPair("the evaluation data", x, y);
+  const result = model.evaluate(x, y, { batchSize: options.batchSize ?? 32 }) as tf.Scalar[];
+  const [loss, accuracy] = await Promise.all(result.map((t) => t.data()));
+  tf.dispose(result);
+  return { loss: loss[0], accuracy: accuracy[0] };
+}

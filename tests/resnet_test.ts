@@ -1,0 +1,219 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { convolutionalBlock, identityBlock, resNet50 } from "@lib/resnet.ts";
+
+await tf.setBackend("cpu");
+
+// A plain-JavaScript reference for blocks whose weights are all 1 and biases 0: every channel of
+// every layer then holds the same value, so a feature map is one number per (image, row, column).
+type Map3 = number[][][];
+const EPS = 0.001;
+
+function conv(
+  x: Map3,
+  inChannels: number,
+  k: number,
+  stride: number,
+  padding: "same" | "valid",
+): Map3 {
+  const h = x[0].length;
+  const out = padding === "same" ? Math.ceil(h / stride) : Math.floor((h - k) / stride) + 1;
+  const before = padding === "same" ? Math.floor(Math.max((out - 1) * stride + k - h, 0) / 2) : 0;
+  return x.map((img) =>
+    Array.from({ length: out }, (_, i) =>
+      Array.from({ length: out }, (_, j) => {
+        let sum = 0;
+        for (let di = 0; di < k; di++) {
+          for (let dj = 0; dj < k; dj++) {
+            const r = i * stride + di - before;
+            const c = j * stride + dj - before;
+            if (r >= 0 && r < h && c >= 0 && c < h) sum += img[r][c];
+          }
+        }
+        return sum * inChannels;
+      }))
+  );
+}
+
+function batchNorm(x: Map3, training: boolean): Map3 {
+  if (!training) return x.map((img) => img.map((row) => row.map((v) => v / Math.sqrt(1 + EPS))));
+  const all = x.flat(2);
+  const mean = all.reduce((a, b) => a + b) / all.length;
+  const variance = all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length;
+  return x.map((img) => img.map((row) => row.map((v) => (v - mean) / Math.sqrt(variance + EPS))));
+}
+
+const relu = (x: Map3): Map3 => x.map((img) => img.map((row) => row.map((v) => Math.max(v, 0))));
+const add = (a: Map3, b: Map3): Map3 =>
+  a.map((img, n) => img.map((row, i) => row.map((v, j) => v + b[n][i][j])));
+
+// The course's graded input: three 4x4x3 images filled with -1, 1 and 3.
+const FILLS = [-1, 1, 3];
+const courseInput = (): tf.Tensor4D =>
+  tf.concat(FILLS.map((v) => tf.fill([1, 4, 4, 3], v))) as tf.Tensor4D;
+const courseMap = (): Map3 =>
+  FILLS.map((v) => Array.from({ length: 4 }, () => new Array(4).fill(v)));
+
+async function assertMapsClose(
+  actual: tf.Tensor4D,
+  expected: Map3,
+  tolerance: number,
+): Promise<void> {
+  const values = (await actual.array()) as number[][][][];
+  values.forEach((img, n) =>
+    img.forEach((row, i) =>
+      row.forEach((pixel, j) =>
+        pixel.forEach((v, c) => {
+          const e = expected[n][i][j];
+          assert(
+            Math.abs(v - e) <= tolerance * Math.max(1, Math.abs(e)),
+            `[${n},${i},${j},${c}]: ${v} vs ${e}`,
+          );
+        })
+      )
+    )
+  );
+}
+
+const ones = () => tf.initializers.constant({ value: 1 });
+
+for (const training of [false, true]) {
+  Deno.test(`identityBlock() with weights 1 matches the hand-derived values, training=${training}`, async () => {
+    const x = courseInput();
+    const before = tf.memory().numTensors;
+    const y = identityBlock(x, 2, [4, 4, 3], { training, initializer: ones() });
+    assertEquals(tf.memory().numTensors, before + 1, "only the output remains");
+    assertEquals(y.shape, [3, 4, 4, 3]);
+    let m = relu(batchNorm(conv(courseMap(), 3, 1, 1, "valid"), training));
+    m = relu(batchNorm(conv(m, 4, 2, 1, "same"), training));
+    m = batchNorm(conv(m, 4, 1, 1, "valid"), training);
+    const expected = relu(add(m, courseMap()));
+    await assertMapsClose(y, expected, 1e-4);
+    if (!training) {
+      // Keras prints 192.71234 and 96.85617 for the second image's first and last top-row values.
+      const row = (await y.array())[1][0];
+      assert(
+        Math.abs(row[0][0] - 192.71234) < 1e-3 && Math.abs(row[3][0] - 96.85617) < 1e-3,
+        `${row[0][0]}`,
+      );
+    }
+    tf.dispose([x, y]);
+  });
+
+  Deno.test(`convolutionalBlock() with weights 1 matches the hand-derived values, training=${training}`, async () => {
+    const x = courseInput();
+    const before = tf.memory().numTensors;
+    const y = convolutionalBlock(x, 2, [2, 4, 6], { s: 2, training, initializer: ones() });
+    assertEquals(tf.memory().numTensors, before + 1, "only the output remains");
+    assertEquals(y.shape, [3, 2, 2, 6]);
+    let m = relu(batchNorm(conv(courseMap(), 3, 1, 2, "valid"), training));
+    m = relu(batchNorm(conv(m, 2, 2, 1, "same"), training));
+    m = batchNorm(conv(m, 4, 1, 1, "valid"), training);
+    const shortcut = batchNorm(conv(courseMap(), 3, 1, 2, "valid"), training);
+    await assertMapsClose(y, relu(add(m, shortcut)), 1e-4);
+    tf.dispose([x, y]);
+  });
+}
+
+Deno.test("identityBlock() and convolutionalBlock() build models from symbolic tensors", () => {
+  const input = tf.input({ shape: [8, 8, 16] });
+  const a = convolutionalBlock(input, 3, [4, 4, 16], { s: 2 });
+  const b = identityBlock(a, 3, [4, 4, 16]);
+  const model = tf.model({ inputs: input, outputs: b });
+  assertEquals(b.shape, [null, 4, 4, 16]);
+  const convParams = (k: number, cin: number, cout: number) => k * k * cin * cout + cout;
+  const bn = (c: number) => 4 * c;
+  const identity = convParams(1, 16, 4) + bn(4) + convParams(3, 4, 4) + bn(4) +
+    convParams(1, 4, 16) + bn(16);
+  const convolutional = identity + convParams(1, 16, 16) + bn(16);
+  assertEquals(model.countParams(), identity + convolutional);
+  model.dispose();
+});
+
+Deno.test("identityBlock() uses the course's default initializers (uniform ±0.05, seed 0)", () => {
+  const input = tf.input({ shape: [4, 4, 8] });
+  const block = tf.model({ inputs: input, outputs: identityBlock(input, 3, [2, 2, 8]) });
+  for (const layer of block.layers.filter((l) => l.getClassName() === "Conv2D")) {
+    const init = layer.getConfig().kernelInitializer as {
+      className: string;
+      config: Record<string, unknown>;
+    };
+    assertEquals(init.className, "RandomUniform");
+    assertEquals([init.config.minval, init.config.maxval, init.config.seed], [-0.05, 0.05, 0]);
+  }
+  block.dispose();
+});
+
+Deno.test("identityBlock() and convolutionalBlock() reject bad arguments with clear errors", () => {
+  const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+  assertThrows(
+    () => identityBlock(x, 2, [4, 4, 5]),
+    TypeError,
+    "the input has 3 channels but F3 = 5",
+  );
+  assertThrows(() => identityBlock(x, 0, [4, 4, 3]), RangeError, "kernel size f = 0");
+  assertThrows(() => convolutionalBlock(x, 2, [4, 4]), TypeError, "filters [4, 4]");
+  assertThrows(() => convolutionalBlock(x, 2, [4, 4, 4], { s: 0 }), RangeError, "stride s = 0");
+  const flat = tf.zeros([4, 3]);
+  assertThrows(() => identityBlock(flat as tf.Tensor4D, 2, [4, 4, 3]), TypeError, "shape [4, 3]");
+  tf.dispose([x, flat]);
+});
+
+Deno.test("resNet50() has Keras's parameter counts and output shapes", () => {
+  const before = tf.memory().numTensors;
+  const model = resNet50();
+  const total = model.countParams();
+  const trainable = model.trainableWeights.reduce(
+    (n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1),
+    0,
+  );
+  assertEquals([total, trainable, total - trainable], [23_600_006, 23_546_886, 53_120]);
+  const shape = (name: string) => JSON.stringify(model.getLayer(name).outputShape);
+  assertEquals(
+    [
+      "zero_padding",
+      "conv1",
+      "pool1",
+      "res2c_out",
+      "res3d_out",
+      "res4f_out",
+      "res5c_out",
+      "avg_pool",
+      "flatten",
+      "fc",
+    ]
+      .map(shape),
+    [
+      "[null,70,70,3]",
+      "[null,32,32,64]",
+      "[null,15,15,64]",
+      "[null,15,15,256]",
+      "[null,8,8,512]",
+      "[null,4,4,1024]",
+      "[null,2,2,2048]",
+      "[null,1,1,2048]",
+      "[null,2048]",
+      "[null,6]",
+    ],
+  );
+  assertEquals(model.layers.filter((l) => l.getClassName() === "Conv2D").length, 53);
+  assertEquals(model.layers.filter((l) => l.getClassName() === "Add").length, 16);
+  model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("resNet50() with training fixed to true normalises with batch statistics in predict", async () => {
+  const model = resNet50({ inputShape: [32, 32, 3], classes: 3, training: true });
+  const bn = model.getLayer("bn_conv1");
+  const probe = tf.model({ inputs: model.inputs, outputs: bn.output as tf.SymbolicTensor });
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 1);
+  const y = probe.predict(x) as tf.Tensor;
+  const mean = tf.mean(y, [0, 1, 2]);
+  assert((await mean.data()).every((v) => Math.abs(v) < 1e-3), "per-channel means are ~0");
+  tf.dispose([x, y, mean]);
+  model.dispose();
+});
+
+Deno.test("resNet50() rejects a bad number of classes", () => {
+  assertThrows(() => resNet50({ classes: 0 }), RangeError, "0 classes");
+});

@@ -1,0 +1,130 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { convolutionalModel } from "@lib/baseline.ts";
+import { compileModel, evaluateModel, fitModel, progressLine } from "@lib/training.ts";
+import { convertToOneHot } from "@lib/preprocessing.ts";
+
+await tf.setBackend("cpu");
+
+// A small, learnable problem: 16x16 images whose class is which quadrant is bright (4 classes
+// padded to the 6 outputs the baseline has).
+function quadrantData(
+  count: number,
+  seed: number,
+): { x: tf.Tensor4D; y: tf.Tensor2D; labels: number[] } {
+  const labels = Array.from({ length: count }, (_, i) => (i + seed) % 4);
+  const x = tf.tidy(() => {
+    const noise = tf.randomUniform([count, 16, 16, 3], 0, 0.3, "float32", seed);
+    const masks = labels.map((label) => {
+      const r = label < 2 ? 0 : 8;
+      const c = label % 2 === 0 ? 0 : 8;
+      return tf.pad(tf.ones([8, 8, 3]), [[r, 8 - r], [c, 8 - c], [0, 0]]);
+    });
+    return tf.add(noise, tf.mul(tf.stack(masks), 0.7)) as tf.Tensor4D;
+  });
+  return { x, y: convertToOneHot(labels, 6), labels };
+}
+
+Deno.test("fitModel() trains the baseline: the loss goes down, the history has Keras's shape", async () => {
+  const train = quadrantData(48, 0);
+  const val = quadrantData(12, 1);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model, { learningRate: 0.01 });
+  const lines: string[] = [];
+  const epochs: number[] = [];
+  const tensorCounts: number[] = [];
+  const history = await fitModel(model, train.x, train.y, {
+    epochs: 12,
+    batchSize: 16,
+    validationData: [val.x, val.y],
+    log: (line) => lines.push(line),
+    onEpochEnd: ({ epoch }) => {
+      epochs.push(epoch);
+      tensorCounts.push(tf.memory().numTensors);
+    },
+  });
+  // The first epoch creates Adam's moment estimates; after that the count stays flat.
+  assertEquals(new Set(tensorCounts).size, 1, `tensor counts per epoch: ${tensorCounts}`);
+  const before = tf.memory().numTensors;
+  assertEquals(before, tensorCounts[0], "no tensors left behind by fit");
+  assertEquals(Object.keys(history).sort(), [
+    "accuracy",
+    "epoch",
+    "loss",
+    "val_accuracy",
+    "val_loss",
+  ]);
+  for (const values of Object.values(history)) assertEquals(values.length, 12);
+  assertEquals(history.epoch, epochs);
+  assert(
+    history.loss[11] < history.loss[0] * 0.8,
+    `loss ${history.loss[0]} -> ${history.loss[11]}`,
+  );
+  assertEquals(lines.length, 12);
+  assertStringIncludes(lines[0], "Epoch 1/12 - 3/3 steps - ");
+  assertStringIncludes(lines[0], " - loss: ");
+  assertStringIncludes(lines[0], " - val_accuracy: ");
+  const evaluation = await evaluateModel(model, val.x, val.y);
+  assertEquals(tf.memory().numTensors, before);
+  assert(
+    Math.abs(evaluation.loss - history.val_loss![11]) < 1e-4,
+    "evaluate agrees with the last val_loss",
+  );
+  tf.dispose([train.x, train.y, val.x, val.y]);
+  model.dispose();
+});
+
+Deno.test("fitModel() resumes: initialEpoch and a given history continue the count", async () => {
+  const train = quadrantData(16, 2);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 2, batchSize: 8, log: null });
+  const lines: string[] = [];
+  const history = await fitModel(model, train.x, train.y, {
+    epochs: 4,
+    initialEpoch: 2,
+    batchSize: 8,
+    history: first,
+    log: (line) => lines.push(line),
+  });
+  assertEquals(history.epoch, [1, 2, 3, 4]);
+  assertEquals(history.loss.length, 4);
+  assertEquals(history.val_loss, undefined);
+  assertStringIncludes(lines[0], "Epoch 3/4 - 2/2 steps");
+  tf.dispose([train.x, train.y]);
+  model.dispose();
+});
+
+Deno.test("fitModel() and evaluateModel() reject bad arguments with clear errors", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  const x = tf.zeros([4, 16, 16, 3]);
+  const y = tf.zeros([3, 6]);
+  await assertRejects(() => fitModel(model, x, y, { epochs: 1 }), Error, "it is not compiled");
+  await assertRejects(() => evaluateModel(model, x, y), Error, "it is not compiled");
+  compileModel(model);
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1 }),
+    RangeError,
+    "has 4 images but 3 labels",
+  );
+  await assertRejects(() => fitModel(model, x, y, { epochs: 0 }), RangeError, "epochs = 0");
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 2, batchSize: 0 }),
+    RangeError,
+    "batch size 0",
+  );
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 2, initialEpoch: 3 }),
+    RangeError,
+    "initial epoch 3",
+  );
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+Deno.test("progressLine() reads like Keras's per-epoch line", () => {
+  assertEquals(
+    progressLine(3, 20, 34, 4.06, { loss: 0.81234, accuracy: 0.7, val_loss: 1, val_accuracy: 0.5 }),
+    "Epoch 3/20 - 34/34 steps - 4.1s - loss: 0.8123 - accuracy: 0.7000 - val_loss: 1.0000 - val_accuracy: 0.5000",
+  );
+});
