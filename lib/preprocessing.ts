@@ -63,7 +63,8 @@ export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf
  * import * as tf from "./tf.ts";
  * const x = tf.tensor4d([0, 51, 255, 102], [1, 2, 2, 1], "int32");
  * const scaled = normalizeImages(x);
- * assertEquals(Array.from(await scaled.data()), [0, 0.2, 1, 0.4]);
+ * const rounded = Array.from(await scaled.data(), (v) => Math.round(v * 1000) / 1000);
+ * assertEquals(rounded, [0, 0.2, 1, 0.4]);
  * tf.dispose([x, scaled]);
  * ```
  */
