@@ -17,3 +17,5 @@ export * from "./preprocessing.ts";
 export * from "./baseline.ts";
 export * from "./resnet.ts";
 export * from "./training.ts";
+export * from "./settings.ts";
+export * from "./format.ts";

@@ -1,0 +1,64 @@
+/**
+ * Training settings that a notebook sets in one place and that the environment can override, so
+ * that the same notebook runs at full length for a learner and in a quick mode in CI.
+ *
+ * @module
+ */
+
+/** The training settings of a notebook. */
+export interface TrainingSettings {
+  /** Number of epochs (`SIGNS_EPOCHS`). */
+  epochs: number;
+  /** Mini-batch size (`SIGNS_BATCH_SIZE`). */
+  batchSize: number;
+  /** Number of training images to use, or `null` for all of them (`SIGNS_TRAIN_LIMIT`). */
+  trainLimit: number | null;
+}
+
+/** Where {@linkcode trainingSettings} reads overrides from: a function from name to value. */
+export type EnvReader = (name: string) => string | undefined;
+
+function readPositiveInteger(env: EnvReader, name: string): number | undefined {
+  const text = env(name);
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Cannot read ${name}="${text}": expected a positive integer`);
+  }
+  return value;
+}
+
+function denoEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: no overrides
+  }
+}
+
+/**
+ * The notebook's defaults, with `SIGNS_EPOCHS`, `SIGNS_BATCH_SIZE` and `SIGNS_TRAIN_LIMIT` from the
+ * environment taking precedence. A value that is not a positive integer is a `RangeError` naming
+ * the variable.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const env = (name: string) => ({ SIGNS_EPOCHS: "2" } as Record<string, string>)[name];
+ * assertEquals(trainingSettings({ epochs: 20, batchSize: 32 }, env), {
+ *   epochs: 2,
+ *   batchSize: 32,
+ *   trainLimit: null,
+ * });
+ * ```
+ */
+export function trainingSettings(
+  defaults: { epochs: number; batchSize: number; trainLimit?: number | null },
+  env: EnvReader = denoEnv,
+): TrainingSettings {
+  return {
+    epochs: readPositiveInteger(env, "SIGNS_EPOCHS") ?? defaults.epochs,
+    batchSize: readPositiveInteger(env, "SIGNS_BATCH_SIZE") ?? defaults.batchSize,
+    trainLimit: readPositiveInteger(env, "SIGNS_TRAIN_LIMIT") ?? defaults.trainLimit ?? null,
+  };
+}
