@@ -17,5 +17,6 @@ export * from "./preprocessing.ts";
 export * from "./baseline.ts";
 export * from "./resnet.ts";
 export * from "./training.ts";
+export * from "./history.ts";
 export * from "./settings.ts";
 export * from "./format.ts";

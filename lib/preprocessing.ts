@@ -71,3 +71,32 @@ export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf
 export function normalizeImages<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.div(tf.cast(x, "float32"), 255) as T);
 }
+
+/**
+ * The first `n` examples of each tensor (sliced along the first axis), for training on a subset;
+ * `null` keeps them all. Always returns new tensors, which the caller owns. Throws a `RangeError`
+ * when `n` is not a positive integer or the tensors hold different numbers of examples.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "./tf.ts";
+ * const x = tf.zeros([10, 4]);
+ * const y = tf.zeros([10, 6]);
+ * const [xSmall, ySmall] = takeFirst([x, y], 3);
+ * assertEquals([xSmall.shape, ySmall.shape], [[3, 4], [3, 6]]);
+ * tf.dispose([x, y, xSmall, ySmall]);
+ * ```
+ */
+export function takeFirst<T extends tf.Tensor[]>(tensors: [...T], n: number | null): T {
+  const counts = tensors.map((t) => t.shape[0]);
+  if (new Set(counts).size > 1) {
+    throw new RangeError(
+      `Cannot take the first examples: the tensors hold ${counts.join(", ")} examples`,
+    );
+  }
+  if (n !== null && (!Number.isInteger(n) || n < 1)) {
+    throw new RangeError(`Cannot take the first ${n} examples: expected a positive integer`);
+  }
+  return tensors.map((t) => n === null || n >= t.shape[0] ? t.clone() : tf.slice(t, 0, n)) as T;
+}

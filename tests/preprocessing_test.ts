@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convertToOneHot, normalizeImages } from "@lib/preprocessing.ts";
+import { convertToOneHot, normalizeImages, takeFirst } from "@lib/preprocessing.ts";
 
 await tf.setBackend("cpu");
 
@@ -51,4 +51,27 @@ Deno.test("normalizeImages() divides by 255 into float32 and frees its intermedi
   const values = Array.from(await scaled.data());
   [0, 1, 0.2, 0.4, 0.6, 0.8].forEach((v, i) => assertEquals(Math.abs(values[i] - v) < 1e-7, true));
   tf.dispose([x, scaled]);
+});
+
+Deno.test("takeFirst() slices every tensor to n examples, or copies them all for null", async () => {
+  const x = tf.tensor2d([[1], [2], [3]]);
+  const y = tf.tensor1d([4, 5, 6]);
+  const before = tf.memory().numTensors;
+  const [xs, ys] = takeFirst([x, y], 2);
+  assertEquals(await xs.array(), [[1], [2]]);
+  assertEquals(Array.from(await ys.data()), [4, 5]);
+  const [all] = takeFirst([x], null);
+  assertEquals(all.shape, [3, 1]);
+  const [more] = takeFirst([x], 10);
+  assertEquals(more.shape, [3, 1]);
+  assertEquals(tf.memory().numTensors, before + 4);
+  tf.dispose([x, y, xs, ys, all, more]);
+});
+
+Deno.test("takeFirst() rejects a bad count and tensors of different lengths", () => {
+  const x = tf.zeros([3, 1]);
+  const y = tf.zeros([2, 1]);
+  assertThrows(() => takeFirst([x], 0), RangeError, "the first 0 examples");
+  assertThrows(() => takeFirst([x, y], 1), RangeError, "the tensors hold 3, 2 examples");
+  tf.dispose([x, y]);
 });
