@@ -18,5 +18,6 @@ export * from "./baseline.ts";
 export * from "./resnet.ts";
 export * from "./training.ts";
 export * from "./history.ts";
+export * from "./image_file.ts";
 export * from "./settings.ts";
 export * from "./format.ts";
