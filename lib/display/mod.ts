@@ -1,0 +1,13 @@
+/**
+ * Rich notebook output: images as PNG, tables as HTML, Plotly charts, model summaries and graphs.
+ * Every function returns an object that Deno's Jupyter kernel displays as a MIME bundle (through
+ * `Symbol.for("Jupyter.display")`) and that tests can inspect; nothing here calls `Deno.jupyter`.
+ *
+ * @module
+ */
+export { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from "./_bundle.ts";
+export * from "./image.ts";
+export * from "./table.ts";
+export * from "./plot.ts";
+export * from "./summary.ts";
+export * from "./graph.ts";

@@ -1,0 +1,78 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { decode } from "fast-png";
+import * as tf from "@lib/tf.ts";
+import {
+  classGallery,
+  imageBytes,
+  JUPYTER_DISPLAY,
+  showImage,
+  showImages,
+  upscale,
+} from "@lib/display/mod.ts";
+
+await tf.setBackend("cpu");
+
+const bundleOf = (value: object) =>
+  (value as Record<symbol, () => Record<string, unknown>>)[JUPYTER_DISPLAY]();
+
+Deno.test("showImage() encodes a PNG that decodes back to the same pixels, enlarged", () => {
+  const image = tf.tensor3d([255, 0, 0, 0, 128, 255], [1, 2, 3], "int32");
+  const before = tf.memory().numTensors;
+  const view = showImage(image, { scale: 2, caption: "two pixels" });
+  assertEquals(tf.memory().numTensors, before);
+  const png = decode(view.png);
+  assertEquals([png.width, png.height, png.channels], [4, 2, 3]);
+  assertEquals(Array.from(png.data.slice(0, 12)), [255, 0, 0, 255, 0, 0, 0, 128, 255, 0, 128, 255]);
+  const bundle = bundleOf(view);
+  assertEquals(bundle["text/plain"], "two pixels");
+  assertEquals(atob(bundle["image/png"] as string).charCodeAt(1), "P".charCodeAt(0));
+  image.dispose();
+});
+
+Deno.test("imageBytes() scales 0..1 floats to bytes and accepts a leading batch of one", () => {
+  const image = tf.tensor4d([0, 0.5, 1], [1, 1, 1, 3]);
+  assertEquals(Array.from(imageBytes(image).data), [0, 128, 255]);
+  image.dispose();
+  const wrong = tf.zeros([4, 4]);
+  assertThrows(() => imageBytes(wrong), TypeError, "shape [4, 4]: expected [height, width, 3]");
+  wrong.dispose();
+});
+
+Deno.test("upscale() repeats pixels and rejects a bad factor", () => {
+  const big = upscale({ width: 1, height: 1, data: Uint8Array.from([1, 2, 3]) }, 2);
+  assertEquals(Array.from(big.data), [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+  assertThrows(() => upscale(big, 0), RangeError, "0 times");
+});
+
+Deno.test("showImages() lays out captioned PNGs in rows", () => {
+  const images = tf.zeros([5, 2, 2, 3]);
+  const before = tf.memory().numTensors;
+  const grid = showImages(images, { captions: ["a", "b", "c", "d", "<e>"], columns: 2 });
+  assertEquals(tf.memory().numTensors, before);
+  const html = bundleOf(grid)["text/html"] as string;
+  assertEquals(html.match(/<tr>/g)?.length, 3);
+  assertEquals(html.match(/data:image\/png;base64,/g)?.length, 5);
+  assert(html.includes("&lt;e&gt;"), "captions are escaped");
+  assertThrows(
+    () => showImages(images, { captions: ["a"] }),
+    RangeError,
+    "5 images with 1 captions",
+  );
+  images.dispose();
+});
+
+Deno.test("classGallery() picks the first images of every class, one row each", async () => {
+  const images = tf.zeros([6, 2, 2, 3]) as tf.Tensor4D;
+  const labels = tf.tensor2d([[1, 0, 1, 0, 1, 2]], [1, 6], "int32");
+  const before = tf.memory().numTensors;
+  const grid = await classGallery(images, labels, { perClass: 2 });
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(grid.images.map((v) => v.caption), [
+    "y = 0 (#1)",
+    "y = 0 (#3)",
+    "y = 1 (#0)",
+    "y = 1 (#2)",
+    "y = 2 (#5)",
+  ]);
+  tf.dispose([images, labels]);
+});
