@@ -1,0 +1,74 @@
+// Kernel-level helpers for the wasm backend: run its registered kernels on TensorInfos, allocate
+// outputs, read and write tensors in the WebAssembly heap, and free intermediates.
+import * as tf from "../tf.ts";
+
+/** The parts of TF.js's BackendWasm that the training kernels use. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Inputs = Record<string, tf.TensorInfo>;
+type Attrs = Record<string, unknown>;
+
+const originals = new Map<string, tf.KernelFunc>();
+
+/** Remembers the wasm backend's own kernel before it is replaced, so it can still be called. */
+export function keepOriginal(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  if (!originals.has(kernelName)) originals.set(kernelName, kernelFunc);
+}
+
+/** The wasm backend's own kernel `kernelName`, also after it was replaced. */
+export function originalKernel(kernelName: string): tf.KernelFunc {
+  const kernel = originals.get(kernelName) ?? tf.getKernel(kernelName, "wasm")?.kernelFunc;
+  if (!kernel) throw new Error(`The wasm backend has no ${kernelName} kernel`);
+  return kernel;
+}
+
+/**
+ * Intermediate results of one kernel: `run` calls a wasm kernel and records its output, `free`
+ * releases everything recorded except what `keep` returned.
+ */
+export class Scope {
+  private readonly temporaries: tf.TensorInfo[] = [];
+  constructor(readonly backend: WasmBackend) {}
+
+  /** Runs a kernel: the wasm backend's original when one was replaced, else the registered one. */
+  run(kernelName: string, inputs: Inputs, attrs: Attrs = {}): tf.TensorInfo {
+    const out = originalKernel(kernelName)({
+      inputs,
+      attrs: attrs as tf.NamedAttrMap,
+      backend: this.backend as never,
+    });
+    return this.track(out as tf.TensorInfo);
+  }
+
+  /** A new float32 tensor in the heap (contents undefined unless `zero`). */
+  alloc(shape: number[], zero = false): tf.TensorInfo {
+    const out = this.track(this.backend.makeOutput(shape, "float32"));
+    if (zero) this.view(out).fill(0);
+    return out;
+  }
+
+  /** The float32 values of a tensor, in place (valid until the next allocation). */
+  view(info: tf.TensorInfo): Float32Array {
+    return this.backend.typedArrayFromHeap(info);
+  }
+
+  reshape(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+    return this.run("Reshape", { x: info }, { shape });
+  }
+
+  track(info: tf.TensorInfo): tf.TensorInfo {
+    this.temporaries.push(info);
+    return info;
+  }
+
+  /** Marks `info` as the kernel's result (not freed) and frees the rest. */
+  result(info: tf.TensorInfo): tf.TensorInfo {
+    for (const t of this.temporaries) if (t !== info) this.backend.disposeData(t.dataId);
+    this.temporaries.length = 0;
+    return info;
+  }
+}

@@ -1,0 +1,236 @@
+// Training kernels for TF.js's wasm backend, built from its fast kernels (XNNPACK convolutions and
+// matrix products) plus layout moves in JavaScript:
+//
+// - Conv2DBackpropFilter (missing in the wasm backend). For a 1x1 convolution, dW = xᵀ·dy (x
+//   subsampled first for stride s). For a kxk one, dW[a,b,i,o] = Σ x[n, a+s·p-pt, b+s·q-pl, i] ·
+//   dy[n,p,q,o]: a stride-1 convolution of x laid out as [Ci, H, W, N] with dy laid out as the
+//   filter [OH, OW, N, Co], dilated by s, giving [Ci, k, k, Co], transposed to [k, k, Ci, Co].
+// - Conv2DBackpropInput (the wasm backend's is a slow reference loop). For a 1x1 convolution,
+//   dx = dy·Wᵀ, scattered back to every s-th position for stride s. For a kxk one, a stride-1
+//   convolution of dy (zero-interleaved for stride s) with W rotated by 180° and its channels
+//   swapped, padded k-1-pt before and H-OH'+pt after.
+// - Tile (used by batch normalisation's gradient; the wasm one is slow): copies in JavaScript.
+// - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
+//   explicitly, then multiplies.
+//
+// Any case these formulations do not cover (dilated or grouped convolutions, channels-first data,
+// odd paddings) is handed to the wasm backend's own kernel.
+import * as tf from "../tf.ts";
+import { keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
+import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
+
+interface ConvGeometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  oh: number;
+  ow: number;
+  top: number;
+  left: number;
+}
+
+function geometry(
+  inShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+): ConvGeometry | null {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? "NHWC";
+  const dilations = attrs.dilations as number | number[] | undefined;
+  const dilated = Array.isArray(dilations)
+    ? dilations.some((d) => d !== 1)
+    : (dilations ?? 1) !== 1;
+  if (dataFormat !== "NHWC" || dilated) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as "same" | "valid",
+    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
+  );
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs ?? {};
+  const g = geometry(x.shape, attrs.filterShape as number[], attrs);
+  if (!g) throw new Error("Conv2DBackpropFilter on wasm supports NHWC data without dilation only");
+  const scope = new Scope(args.backend as WasmBackend);
+  if (g.kh === 1 && g.kw === 1 && g.top === 0 && g.left === 0) {
+    let xs = x;
+    if (g.sh > 1 || g.sw > 1 || g.oh !== g.h || g.ow !== g.w) {
+      xs = scope.alloc([g.n, g.oh, g.ow, g.ci]);
+      subsample(scope.view(x), scope.view(xs), x.shape, [g.oh, g.ow], [g.sh, g.sw]);
+    }
+    const m = g.n * g.oh * g.ow;
+    const xt = scope.run("Transpose", { x: scope.reshape(xs, [m, g.ci]) }, { perm: [1, 0] });
+    const product = scope.run("BatchMatMul", {
+      a: scope.reshape(xt, [1, g.ci, m]),
+      b: scope.reshape(dy, [1, m, g.co]),
+    }, { transposeA: false, transposeB: false });
+    return scope.result(scope.reshape(product, [1, 1, g.ci, g.co]));
+  }
+  // Rows and columns of x beyond what the last output position reads do not contribute.
+  const bottom = g.kh - g.h - g.top + (g.oh - 1) * g.sh;
+  const right = g.kw - g.w - g.left + (g.ow - 1) * g.sw;
+  let xc = x;
+  if (bottom < 0 || right < 0) {
+    const h = g.h + Math.min(bottom, 0);
+    const w = g.w + Math.min(right, 0);
+    xc = scope.run("Slice", { x }, { begin: [0, 0, 0, 0], size: [g.n, h, w, g.ci] });
+  }
+  const xt = scope.run("Transpose", { x: xc }, { perm: [3, 1, 2, 0] });
+  const dyt = scope.run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] });
+  const conv = scope.run("Conv2D", { x: xt, filter: dyt }, {
+    strides: [1, 1],
+    pad: [[0, 0], [g.top, Math.max(bottom, 0)], [g.left, Math.max(right, 0)], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [g.sh, g.sw],
+  });
+  return scope.result(scope.run("Transpose", { x: conv }, { perm: [1, 2, 0, 3] }));
+}
+
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs ?? {};
+  const inputShape = attrs.inputShape as number[];
+  const g = geometry(inputShape, filter.shape, attrs);
+  const before = g ? [g.kh - 1 - g.top, g.kw - 1 - g.left] : [-1, -1];
+  if (!g || before[0] < 0 || before[1] < 0) {
+    return originalKernel("Conv2DBackpropInput")(args) as tf.TensorInfo;
+  }
+  const scope = new Scope(args.backend as WasmBackend);
+  if (g.kh === 1 && g.kw === 1) {
+    const wt = scope.alloc([g.co, g.ci]);
+    transpose2d(scope.view(filter), scope.view(wt), g.ci, g.co);
+    const m = g.n * g.oh * g.ow;
+    const product = scope.run("BatchMatMul", {
+      a: scope.reshape(dy, [1, m, g.co]),
+      b: scope.reshape(wt, [1, g.co, g.ci]),
+    }, { transposeA: false, transposeB: false });
+    if (g.sh === 1 && g.sw === 1 && g.oh === g.h && g.ow === g.w && g.top === 0 && g.left === 0) {
+      return scope.result(scope.reshape(product, inputShape));
+    }
+    const dx = scope.alloc(inputShape, true);
+    scatter(
+      scope.view(product),
+      scope.view(dx),
+      [g.n, g.oh, g.ow, g.ci],
+      [g.h, g.w],
+      [g.sh, g.sw],
+      [-g.top, -g.left],
+    );
+    return scope.result(dx);
+  }
+  let dyu = dy;
+  const uh = (g.oh - 1) * g.sh + 1;
+  const uw = (g.ow - 1) * g.sw + 1;
+  if (g.sh > 1 || g.sw > 1) {
+    dyu = scope.alloc([g.n, uh, uw, g.co], true);
+    scatter(scope.view(dy), scope.view(dyu), dy.shape, [uh, uw], [g.sh, g.sw], [0, 0]);
+  }
+  const rotated = scope.alloc([g.kh, g.kw, g.co, g.ci]);
+  rotateAndSwap(scope.view(filter), scope.view(rotated), g.kh, g.kw, g.ci, g.co);
+  const after = [g.h - uh + g.top, g.w - uw + g.left];
+  let dx = scope.run("Conv2D", { x: dyu, filter: rotated }, {
+    strides: [1, 1],
+    pad: [[0, 0], [before[0], Math.max(after[0], 0)], [before[1], Math.max(after[1], 0)], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+  });
+  if (after[0] < 0 || after[1] < 0) {
+    dx = scope.run("Slice", { x: dx }, { begin: [0, 0, 0, 0], size: inputShape });
+  }
+  return scope.result(dx);
+}
+
+function tileKernel(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const reps = (args.attrs ?? {}).reps as number[];
+  if (x.dtype !== "float32" && x.dtype !== "int32") {
+    return originalKernel("Tile")(args) as tf.TensorInfo;
+  }
+  const backend = args.backend as WasmBackend & {
+    typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  };
+  const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]), x.dtype);
+  tile(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), x.shape, reps);
+  return out;
+}
+
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = (args.attrs ?? {}) as {
+    transposeA?: boolean;
+    transposeB?: boolean;
+  };
+  if (!transposeA && !transposeB) return originalKernel("BatchMatMul")(args) as tf.TensorInfo;
+  const scope = new Scope(args.backend as WasmBackend);
+  const swapLast = (t: tf.TensorInfo) => {
+    const perm = t.shape.map((_, i) => i);
+    perm.splice(-2, 2, t.shape.length - 1, t.shape.length - 2);
+    return scope.run("Transpose", { x: t }, { perm });
+  };
+  const product = scope.run("BatchMatMul", {
+    a: transposeA ? swapLast(a) : a,
+    b: transposeB ? swapLast(b) : b,
+  }, { transposeA: false, transposeB: false });
+  return scope.result(product);
+}
+
+const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["Conv2DBackpropFilter", conv2DBackpropFilter],
+  ["Conv2DBackpropInput", conv2DBackpropInput],
+  ["Tile", tileKernel],
+  ["BatchMatMul", batchMatMul],
+];
+
+/**
+ * Registers the training kernels for the wasm backend (replacing its slow ones). Idempotent:
+ * returns the number of kernels this call registered.
+ */
+export function registerWasmTrainingKernels(): number {
+  let added = 0;
+  for (const [name, kernelFunc] of KERNELS) {
+    const existing = tf.getKernelsForBackend("wasm").find((k) => k.kernelName === name);
+    if (existing?.kernelFunc === (kernelFunc as unknown)) continue;
+    if (existing) {
+      keepOriginal(name, existing.kernelFunc);
+      tf.unregisterKernel(name, "wasm");
+    }
+    // The original's set-up (binding its WebAssembly function) still has to run when the backend
+    // starts, since the replacement calls the original for the cases it does not cover.
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: kernelFunc as tf.KernelFunc,
+      setupFunc: existing?.setupFunc,
+      disposeFunc: existing?.disposeFunc,
+    });
+    added++;
+  }
+  return added;
+}

@@ -1,0 +1,33 @@
+/**
+ * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network:
+ * it has no kernel for the filter gradient of a convolution, its input gradient is a slow reference
+ * loop, and its `Tile` and transposed matrix products (both used by gradients) are slow.
+ * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
+ * backend's fast XNNPACK convolutions and matrix products.
+ *
+ * Threads: the backend runs on one thread under Deno. Its multi-threaded build starts its workers
+ * from a `blob:` URL through Node's worker API, which Deno's Node compatibility does not accept;
+ * making it start needs the worker script written to disk and the loader patched, which depends on
+ * Emscripten internals of one TF.js version. That is not robust enough to ship, so the project
+ * uses one thread and leaves the fast CPU path to native kernels.
+ *
+ * @module
+ */
+import { registerWasmTrainingKernels } from "./_kernels.ts";
+
+/** Names of the kernels {@linkcode registerTrainingKernels} provides for `wasm`. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  "Conv2DBackpropFilter",
+  "Conv2DBackpropInput",
+  "Tile",
+  "BatchMatMul",
+];
+
+/**
+ * Registers the training kernels for the `wasm` backend (importing `@tensorflow/tfjs-backend-wasm`
+ * first is the caller's job; `useBackend("wasm")` does both). Safe to call again: resolves to the
+ * number of kernels this call registered (0 the second time).
+ */
+export function registerTrainingKernels(): number {
+  return registerWasmTrainingKernels();
+}
