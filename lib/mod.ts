@@ -19,6 +19,8 @@ export * from "./resnet.ts";
 export * from "./training.ts";
 export * from "./history.ts";
 export * from "./image_file.ts";
+export * from "./random.ts";
+export * from "./backend.ts";
 export * from "./display/mod.ts";
 export * from "./settings.ts";
 export * from "./format.ts";

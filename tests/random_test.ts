@@ -1,0 +1,34 @@
+import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { seedRandom } from "@lib/random.ts";
+import { convolutionalModel } from "@lib/baseline.ts";
+import { compileModel, fitModel } from "@lib/training.ts";
+import { convertToOneHot } from "@lib/preprocessing.ts";
+
+await tf.setBackend("cpu");
+
+async function run(seed: number): Promise<{ weights: number[]; loss: number[] }> {
+  seedRandom(seed);
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const weights = Array.from(await model.getWeights()[0].data());
+  const x = tf.tidy(() => tf.div(tf.reshape(tf.range(0, 3072), [16, 8, 8, 3]), 3072));
+  const y = convertToOneHot(Array.from({ length: 16 }, (_, i) => i % 6), 6);
+  const history = await fitModel(model, x, y, { epochs: 3, batchSize: 4, log: null });
+  tf.dispose([x, y]);
+  model.dispose();
+  return { weights, loss: history.loss };
+}
+
+Deno.test("seedRandom() makes initial weights and training histories repeat", async () => {
+  const a = await run(7);
+  const b = await run(7);
+  const c = await run(8);
+  assertEquals(b.weights, a.weights);
+  assertEquals(b.loss, a.loss);
+  assertNotEquals(c.weights, a.weights);
+});
+
+Deno.test("seedRandom() rejects a seed that is not an integer", () => {
+  assertThrows(() => seedRandom(1.5), RangeError, "with 1.5");
+});
