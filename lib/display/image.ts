@@ -22,7 +22,21 @@ export interface RgbImage {
  * as 0..255 when the tensor is int32 or any value exceeds 1, else as 0..1 and multiplied by 255;
  * then rounded and clipped. Does not dispose the tensor.
  */
-export function imageBytes(image: tf.Tensor): RgbImage {
+export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
+  if (index !== undefined) {
+    if (image.rank !== 4 || !Number.isInteger(index) || index < 0 || index >= image.shape[0]) {
+      throw new RangeError(
+        `Cannot show image ${index} of a tensor of shape [${image.shape.join(", ")}]: ` +
+          `expected [n, height, width, 3] and an index in 0..n-1`,
+      );
+    }
+    const one = tf.slice(image, [index, 0, 0, 0], [1, -1, -1, -1]);
+    try {
+      return imageBytes(one);
+    } finally {
+      one.dispose();
+    }
+  }
   const shape = image.rank === 4 && image.shape[0] === 1 ? image.shape.slice(1) : image.shape;
   if (shape.length !== 3 || shape[2] !== 3) {
     throw new TypeError(
@@ -72,6 +86,8 @@ export function encodePng(image: RgbImage): Uint8Array {
 
 /** Options of {@linkcode showImage}. */
 export interface ShowImageOptions {
+  /** Which image of a batch [n, height, width, 3] to show. */
+  index?: number;
   /** Text under the picture (HTML outputs) and in the plain-text output. */
   caption?: string;
   /** Integer enlargement factor. Default 3 (64x64 images show as 192x192). */
@@ -90,8 +106,9 @@ export interface ImageView extends Displayable {
 }
 
 /**
- * A picture of one image tensor ([height, width, 3], values 0..255 or 0..1) for a notebook: a PNG
- * output, with the caption as plain text beside it. Does not dispose the tensor.
+ * A picture of one image tensor ([height, width, 3], values 0..255 or 0..1), or of image `index`
+ * of a batch, for a notebook: a PNG output, with the caption as plain text beside it. Does not
+ * dispose the tensor.
  *
  * @example
  * ```ts
@@ -104,7 +121,7 @@ export interface ImageView extends Displayable {
  * ```
  */
 export function showImage(image: tf.Tensor, options: ShowImageOptions = {}): ImageView {
-  const big = upscale(imageBytes(image), options.scale ?? 3);
+  const big = upscale(imageBytes(image, options.index), options.scale ?? 3);
   const png = encodePng(big);
   const { caption } = options;
   return displayable({ png, width: big.width, height: big.height, caption }, (): MimeBundle => ({

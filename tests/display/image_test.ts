@@ -76,3 +76,17 @@ Deno.test("classGallery() picks the first images of every class, one row each", 
   ]);
   tf.dispose([images, labels]);
 });
+
+Deno.test("showImage() picks one image of a batch by index, without leaks", () => {
+  const batch = tf.tensor4d([0, 0, 0, 200, 200, 200], [2, 1, 1, 3], "int32");
+  const before = tf.memory().numTensors;
+  const view = showImage(batch, { index: 1, scale: 1 });
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(Array.from(decode(view.png).data), [200, 200, 200]);
+  assertThrows(
+    () => showImage(batch, { index: 2 }),
+    RangeError,
+    "Cannot show image 2 of a tensor of shape [2, 1, 1, 3]",
+  );
+  batch.dispose();
+});
