@@ -1,0 +1,58 @@
+// Type-checks and lints the code of the notebooks: `deno check` and `deno lint` do not read
+// .ipynb files, so each notebook's code cells are written, in order, into one temporary .ts file
+// inside the project (so that deno.json's import map applies), marked with their cell numbers.
+//
+//   deno run -A tools/check_notebooks.ts [NOTEBOOK ...]
+import { basename, join } from "node:path";
+import { projectRoot } from "../lib/_paths.ts";
+
+interface Notebook {
+  cells: { cell_type: string; source: string | string[] }[];
+}
+
+const notebooks = Deno.args.length > 0
+  ? Deno.args
+  : [...Deno.readDirSync(join(projectRoot, "notebooks"))].filter((e) => e.name.endsWith(".ipynb"))
+    .map((e) => join(projectRoot, "notebooks", e.name)).sort();
+
+const dir = await Deno.makeTempDir({ dir: join(projectRoot, "tools"), prefix: ".nbcheck-" });
+let failed = false;
+try {
+  const files: string[] = [];
+  for (const path of notebooks) {
+    const notebook = JSON.parse(await Deno.readTextFile(path)) as Notebook;
+    const parts: string[] = [`// Code of ${basename(path)}, one section per code cell.`];
+    notebook.cells.forEach((cell, i) => {
+      if (cell.cell_type !== "code") return;
+      const source = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+      parts.push(`// --- cell ${i + 1} ---`, source);
+    });
+    parts.push("export {};");
+    const file = join(dir, `${basename(path, ".ipynb")}.ts`);
+    await Deno.writeTextFile(file, parts.join("\n") + "\n");
+    files.push(file);
+  }
+  for (
+    const [what, args] of [["type check", ["check", ...files]], ["lint", [
+      "lint",
+      ...files,
+    ]]] as const
+  ) {
+    const { success } = await new Deno.Command(Deno.execPath(), { args: [...args] }).output().then(
+      async (out) => {
+        if (!out.success) {
+          await Deno.stdout.write(out.stdout);
+          await Deno.stderr.write(out.stderr);
+        }
+        return out;
+      },
+    );
+    console.log(
+      `check_notebooks: ${what} ${success ? "clean" : "FAILED"} (${notebooks.length} notebooks)`,
+    );
+    if (!success) failed = true;
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+if (failed) Deno.exit(1);

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Executes a notebook with Deno's Jupyter kernel, headless, without losing outputs.
+
+Usage: run_notebook.py --deno PATH --out DIR [--html] [--expect TEXT]... [--expect-mime MIME]... NOTEBOOK
+
+The kernel is started from a temporary kernelspec (nothing is installed for the user) in the
+notebook's folder. Each code cell is sent in order; its outputs are collected from IOPub by the
+parent message id. Deno's kernel can report `idle` before the last outputs of a cell arrive, so
+after `idle` the runner keeps reading until IOPub has been quiet for a while. The executed notebook
+(and an HTML copy with --html) is written to DIR even when a cell fails; the exit status is 1 when
+a cell fails or an expectation is not met.
+"""
+import argparse
+import json
+import os
+import queue
+import re
+import sys
+import tempfile
+import time
+
+import nbformat
+from jupyter_client.manager import KernelManager
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+QUIET_SECONDS = float(os.environ.get("SIGNS_IOPUB_QUIET", "1.0"))
+
+
+def make_kernelspec(deno: str) -> str:
+    root = tempfile.mkdtemp(prefix="signs-kernel-")
+    spec_dir = os.path.join(root, "kernels", "signs-deno")
+    os.makedirs(spec_dir)
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump({
+            "argv": [deno, "jupyter", "--kernel", "--conn", "{connection_file}"],
+            "display_name": "Deno (headless)",
+            "language": "typescript",
+        }, f)
+    return root
+
+
+class CellRun:
+    def __init__(self, cell):
+        self.cell = cell
+        self.outputs = []
+        self.display_index = {}  # display_id -> list of outputs carrying it
+        self.clear_pending = False
+        self.idle = False
+        self.error = None
+
+    def add(self, output, display_id=None):
+        if self.clear_pending:
+            self.outputs.clear()
+            self.clear_pending = False
+        if output["output_type"] == "stream" and self.outputs and \
+                self.outputs[-1]["output_type"] == "stream" and self.outputs[-1]["name"] == output["name"]:
+            self.outputs[-1]["text"] += output["text"]
+            return
+        self.outputs.append(output)
+        if display_id:
+            self.display_index.setdefault(display_id, []).append(output)
+
+
+def handle(run_by_msg, msg, displays):
+    parent = msg.get("parent_header", {}).get("msg_id")
+    run = run_by_msg.get(parent)
+    kind = msg["msg_type"]
+    content = msg["content"]
+    if kind == "update_display_data":
+        for output in displays.get(content.get("transient", {}).get("display_id"), []):
+            output["data"] = content["data"]
+            output["metadata"] = content.get("metadata", {})
+        return
+    if run is None:
+        return
+    if kind == "status":
+        if content["execution_state"] == "idle":
+            run.idle = True
+    elif kind == "execute_input":
+        run.cell["execution_count"] = content.get("execution_count")
+    elif kind == "stream":
+        run.add(nbformat.v4.new_output("stream", name=content["name"], text=ANSI.sub("", content["text"])))
+    elif kind in ("display_data", "execute_result"):
+        if kind == "execute_result":
+            output = nbformat.v4.new_output("execute_result", data=content["data"],
+                                            metadata=content.get("metadata", {}),
+                                            execution_count=content.get("execution_count"))
+        else:
+            output = nbformat.v4.new_output("display_data", data=content["data"],
+                                            metadata=content.get("metadata", {}))
+        display_id = content.get("transient", {}).get("display_id")
+        run.add(output, display_id)
+        if display_id:
+            displays.setdefault(display_id, []).append(output)
+    elif kind == "clear_output":
+        if content.get("wait"):
+            run.clear_pending = True
+        else:
+            run.outputs.clear()
+    elif kind == "error":
+        traceback = [ANSI.sub("", line) for line in content.get("traceback", [])]
+        run.add(nbformat.v4.new_output("error", ename=content["ename"], evalue=ANSI.sub("", content["evalue"]),
+                                       traceback=traceback))
+        run.error = content
+
+
+def drain(kc, run_by_msg, displays, until, quiet):
+    """Reads IOPub until `until()` holds and nothing has arrived for `quiet` seconds."""
+    last = time.monotonic()
+    while True:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+            handle(run_by_msg, msg, displays)
+            last = time.monotonic()
+        except queue.Empty:
+            if until() and time.monotonic() - last >= quiet:
+                return
+
+
+def output_texts(nb):
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "stream":
+                yield output["text"]
+            elif output["output_type"] in ("display_data", "execute_result"):
+                for mime in ("text/plain", "text/html"):
+                    if mime in output["data"]:
+                        yield str(output["data"][mime])
+
+
+def count_mime(nb, mime):
+    return sum(1 for cell in nb.cells for output in cell.get("outputs", [])
+               if output["output_type"] in ("display_data", "execute_result") and mime in output["data"])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("notebook")
+    parser.add_argument("--deno", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--html", action="store_true")
+    parser.add_argument("--expect", action="append", default=[])
+    parser.add_argument("--expect-mime", action="append", default=[])
+    parser.add_argument("--startup-timeout", type=float, default=120)
+    args = parser.parse_args()
+
+    nb = nbformat.read(args.notebook, as_version=4)
+    name = os.path.splitext(os.path.basename(args.notebook))[0]
+    os.makedirs(args.out, exist_ok=True)
+    os.environ["JUPYTER_PATH"] = make_kernelspec(args.deno)
+    env = dict(os.environ, NO_COLOR="1")
+    km = KernelManager(kernel_name="signs-deno")
+    km.start_kernel(cwd=os.path.dirname(os.path.abspath(args.notebook)), env=env)
+    kc = km.client()
+    kc.start_channels()
+    failed = None
+    started = time.monotonic()
+    try:
+        kc.wait_for_ready(timeout=args.startup_timeout)
+        runs = {}
+        displays = {}
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        for number, cell in enumerate(code_cells, 1):
+            cell.outputs = []
+            run = CellRun(cell)
+            t0 = time.monotonic()
+            msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False)
+            runs[msg_id] = run
+            reply = None
+            while reply is None:
+                drain(kc, runs, displays, lambda: True, 0)
+                try:
+                    candidate = kc.get_shell_msg(timeout=0.2)
+                    if candidate["parent_header"].get("msg_id") == msg_id:
+                        reply = candidate
+                except queue.Empty:
+                    if not km.is_alive():
+                        raise RuntimeError(f"the kernel died while running cell {number}")
+            drain(kc, runs, displays, lambda: run.idle, QUIET_SECONDS)
+            cell.outputs = run.outputs
+            seconds = time.monotonic() - t0
+            status = reply["content"]["status"]
+            print(f"{name}: cell {number}/{len(code_cells)} {status} ({seconds:.1f}s)", flush=True)
+            if status != "ok":
+                err = run.error or reply["content"]
+                failed = (number, cell.source, f"{err.get('ename')}: {ANSI.sub('', str(err.get('evalue')))}")
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    path = os.path.join(args.out, f"{name}.ipynb")
+    nbformat.write(nb, path)
+    print(f"{name}: wrote {path} ({time.monotonic() - started:.0f}s)")
+    if args.html:
+        from nbconvert import HTMLExporter
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        html_path = os.path.join(args.out, f"{name}.html")
+        with open(html_path, "w") as f:
+            f.write(html)
+        print(f"{name}: wrote {html_path}")
+    if failed:
+        number, source, message = failed
+        print(f"\n{name}: cell {number} failed: {message}\n--- cell {number} ---\n{source}\n---", file=sys.stderr)
+        return 1
+    problems = []
+    texts = "\n".join(output_texts(nb))
+    for expected in args.expect:
+        if expected not in texts:
+            problems.append(f"no output contains {expected!r}")
+    for mime in args.expect_mime:
+        if count_mime(nb, mime) == 0:
+            problems.append(f"no output of type {mime}")
+    for problem in problems:
+        print(f"{name}: check failed: {problem}", file=sys.stderr)
+    if not problems and (args.expect or args.expect_mime):
+        print(f"{name}: {len(args.expect) + len(args.expect_mime)} output checks passed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
