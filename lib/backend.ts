@@ -57,7 +57,12 @@ async function tryTensorflow(): Promise<string> {
       await import(name);
       return `native TensorFlow from ${name}`;
     } catch (error) {
-      errors.push(`${name} is not installed (${String((error as Error).message).split("\n")[0]})`);
+      const message = String((error as Error).message);
+      errors.push(
+        /not a dependency|Cannot find|not found/i.test(message)
+          ? `${name} is not installed`
+          : `${name}: ${message.split("\n")[0]}`,
+      );
     }
   }
   throw new Error(errors.join("; "));

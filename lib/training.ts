@@ -19,7 +19,8 @@ export interface CompileOptions {
 /**
  * Compiles `model` for classification with one-hot labels, as
  * `model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])`:
- * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7).
+ * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7). Free the model
+ * with {@linkcode disposeModel}, which also frees the optimizer's state.
  */
 export function compileModel(model: tf.LayersModel, options: CompileOptions = {}): void {
   const learningRate = options.learningRate ?? KERAS_ADAM.learningRate;
@@ -31,6 +32,15 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     loss: "categoricalCrossentropy",
     metrics: ["accuracy"],
   });
+}
+
+/**
+ * Frees a model's weights and the optimizer state that {@linkcode compileModel} created (Adam's
+ * moment estimates, which `model.dispose()` leaves alone because TF.js did not create them).
+ */
+export function disposeModel(model: tf.LayersModel): void {
+  model.optimizer?.dispose();
+  model.dispose();
 }
 
 /**

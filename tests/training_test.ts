@@ -1,7 +1,13 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
-import { compileModel, evaluateModel, fitModel, progressLine } from "@lib/training.ts";
+import {
+  compileModel,
+  disposeModel,
+  evaluateModel,
+  fitModel,
+  progressLine,
+} from "@lib/training.ts";
 import { convertToOneHot } from "@lib/preprocessing.ts";
 
 await tf.setBackend("cpu");
@@ -127,4 +133,15 @@ Deno.test("progressLine() reads like Keras's per-epoch line", () => {
     progressLine(3, 20, 34, 4.06, { loss: 0.81234, accuracy: 0.7, val_loss: 1, val_accuracy: 0.5 }),
     "Epoch 3/20 - 34/34 steps - 4.1s - loss: 0.8123 - accuracy: 0.7000 - val_loss: 1.0000 - val_accuracy: 0.5000",
   );
+});
+
+Deno.test("disposeModel() frees the weights and Adam's state", async () => {
+  const before = tf.memory().numTensors;
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const train = quadrantData(8, 3);
+  await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+  assertEquals(tf.memory().numTensors, before);
 });
