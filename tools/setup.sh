@@ -26,4 +26,4 @@ fi
 deno install --frozen
 
 # The SIGNS data: copied from ../shared/datasets when missing, then verified.
-deno run --allow-read --allow-write tools/prepare_datasets.ts
+deno run --allow-read --allow-write --allow-env=SIGNS_DATA_SOURCE tools/prepare_datasets.ts
