@@ -1,6 +1,8 @@
-// Type-checks and lints the code of the notebooks: `deno check` and `deno lint` do not read
-// .ipynb files, so each notebook's code cells are written, in order, into one temporary .ts file
-// inside the project (so that deno.json's import map applies), marked with their cell numbers.
+// Checks the notebooks as the rest of the code is checked. `deno check` and `deno lint` do not
+// read .ipynb files, so each notebook's code cells are written, in order, into one temporary .ts
+// file inside the project (so that deno.json's import map applies), marked with their cell
+// numbers. Formatting is checked by formatting a copy and comparing bytes: `deno fmt --check`
+// reports freshly cloned notebooks as unformatted even when formatting leaves them unchanged.
 //
 //   deno run -A tools/check_notebooks.ts [NOTEBOOK ...]
 import { basename, join } from "node:path";
