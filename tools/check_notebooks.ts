@@ -34,6 +34,21 @@ try {
     await Deno.writeTextFile(file, parts.join("\n") + "\n");
     files.push(file);
   }
+  for (const path of notebooks) {
+    const copy = join(dir, basename(path));
+    await Deno.copyFile(path, copy);
+    const formatted = await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", copy] })
+      .output();
+    const same = formatted.success &&
+      (await Deno.readTextFile(copy)) === (await Deno.readTextFile(path));
+    if (!same) {
+      console.log(`check_notebooks: ${basename(path)} is not formatted: run "deno fmt ${path}"`);
+      failed = true;
+    }
+  }
+  console.log(
+    `check_notebooks: format ${failed ? "FAILED" : "clean"} (${notebooks.length} notebooks)`,
+  );
   for (
     const [what, args] of [["type check", ["check", ...files]], ["lint", [
       "lint",
