@@ -12,6 +12,8 @@
 // - Tile (used by batch normalisation's gradient; the wasm one is slow): copies in JavaScript.
 // - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
 //   explicitly, then multiplies.
+// - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
+//   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
 //
 // Any case these formulations do not cover (dilated or grouped convolutions, channels-first data,
 // odd paddings) is handed to the wasm backend's own kernel.
@@ -201,7 +203,35 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   return scope.result(product);
 }
 
+// Sum or Mean over every axis but the last (the bias and batch-norm gradients, per channel):
+// the wasm kernels transpose the whole tensor first so that the reduced axes come last.
+function reduceLeading(kind: "Sum" | "Mean") {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = (args.attrs ?? {}) as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== "float32") return originalKernel(kind)(args) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const channels = x.shape[rank - 1];
+    const outShape = keepDims ? [...new Array(rank - 1).fill(1), channels] : [channels];
+    const out = backend.makeOutput(outShape, "float32");
+    const values = backend.typedArrayFromHeap(x);
+    const sums = new Float64Array(channels);
+    for (let offset = 0; offset < values.length; offset += channels) {
+      for (let c = 0; c < channels; c++) sums[c] += values[offset + c];
+    }
+    const scale = kind === "Mean" ? channels / values.length : 1;
+    const result = backend.typedArrayFromHeap(out);
+    for (let c = 0; c < channels; c++) result[c] = sums[c] * scale;
+    return out;
+  };
+}
+
 const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["Sum", reduceLeading("Sum")],
+  ["Mean", reduceLeading("Mean")],
   ["Conv2DBackpropFilter", conv2DBackpropFilter],
   ["Conv2DBackpropInput", conv2DBackpropInput],
   ["Tile", tileKernel],

@@ -1,7 +1,8 @@
 /**
  * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network:
  * it has no kernel for the filter gradient of a convolution, its input gradient is a slow reference
- * loop, and its `Tile` and transposed matrix products (both used by gradients) are slow.
+ * loop, and its `Tile`, transposed matrix products and per-channel sums (all used by gradients) are
+ * slow.
  * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
  * backend's fast XNNPACK convolutions and matrix products.
  *
@@ -21,6 +22,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   "Conv2DBackpropInput",
   "Tile",
   "BatchMatMul",
+  "Sum",
+  "Mean",
 ];
 
 /**

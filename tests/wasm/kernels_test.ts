@@ -114,3 +114,18 @@ Deno.test("BatchMatMul with transpose flags on wasm matches cpu", async () => {
 Deno.test("registerTrainingKernels() is idempotent", () => {
   assertEquals(registerTrainingKernels(), 0);
 });
+
+Deno.test("Sum and Mean over leading axes on wasm match cpu, other reductions too", async () => {
+  await tf.setBackend("cpu");
+  const x = await dataOf(tf.randomNormal([3, 5, 4, 6], 0, 1, "float32", 6));
+  const f = (t: tf.Tensor) => [
+    tf.sum(t, [0, 1, 2]),
+    tf.mean(t, [0, 1, 2], true),
+    tf.sum(t, [1, 2]),
+    tf.mean(t, -1),
+    tf.sum(tf.reshape(t, [60, 6]), 0),
+  ];
+  const expected = await on("cpu", f, [x]);
+  const actual = await on("wasm", f, [x]);
+  expected.forEach((e, i) => assert(relativeError(actual[i], e) < 1e-6, `reduction ${i}`));
+});
