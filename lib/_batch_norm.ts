@@ -57,6 +57,11 @@ function batchNormClass(): BatchNormClass {
   return modeClass;
 }
 
+/** Registers the layer class for deserialisation (loading a saved model needs it). */
+export function registerBatchNormalization(): void {
+  batchNormClass();
+}
+
 /**
  * A batch-normalisation layer over the channel axis (NHWC: axis 3) with Keras's momentum and
  * epsilon. `training` fixes its mode (true: batch statistics; false: moving averages) whatever the

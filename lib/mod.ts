@@ -18,6 +18,7 @@ export * from "./baseline.ts";
 export * from "./resnet.ts";
 export * from "./training.ts";
 export * from "./history.ts";
+export * from "./checkpoint.ts";
 export * from "./image_file.ts";
 export * from "./random.ts";
 export * from "./backend.ts";

@@ -1,0 +1,201 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import * as tf from "@lib/tf.ts";
+import {
+  checkpointEachEpoch,
+  loadCheckpoint,
+  loadCheckpointIfPresent,
+  saveCheckpoint,
+} from "@lib/checkpoint.ts";
+import { convolutionalModel } from "@lib/baseline.ts";
+import { identityBlock } from "@lib/resnet.ts";
+import { compileModel, disposeModel, fitModel } from "@lib/training.ts";
+
+await tf.setBackend("cpu");
+
+const root = await Deno.makeTempDir({ prefix: "signs-checkpoint-" });
+addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+let counter = 0;
+const newDir = () => join(root, `run-${++counter}`);
+
+function data(count: number) {
+  const x = tf.randomUniform([count, 8, 8, 3], 0, 1, "float32", 4);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: count }, (_, i) => i % 6), "int32"), 6);
+  return { x, y };
+}
+
+Deno.test("saveCheckpoint() and loadCheckpoint() round-trip: same predictions, same next step", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(12);
+  const history = await fitModel(model, x, y, {
+    epochs: 2,
+    batchSize: 4,
+    shuffle: false,
+    log: null,
+  });
+  await saveCheckpoint(dir, model, { epoch: 2, history, seed: 5 });
+  const loaded = await loadCheckpoint(dir);
+  assertEquals([loaded.epoch, loaded.seed, loaded.backend], [2, 5, "cpu"]);
+  assertEquals(loaded.history, history);
+  const [a, b] = [model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor];
+  assertEquals(Array.from(await a.data()), Array.from(await b.data()));
+  // The optimizer state came back too: one more identical step gives identical weights.
+  await model.trainOnBatch(x, y);
+  await loaded.model.trainOnBatch(x, y);
+  const [wa, wb] = [model.getWeights()[0], loaded.model.getWeights()[0]];
+  assertEquals(Array.from(await wa.data()), Array.from(await wb.data()));
+  tf.dispose([a, b, x, y]);
+  disposeModel(model);
+  disposeModel(loaded.model);
+});
+
+Deno.test("loadCheckpoint() reads back models with residual blocks (batch normalisation)", async () => {
+  const dir = newDir();
+  const input = tf.input({ shape: [4, 4, 3] });
+  const model = tf.model({
+    inputs: input,
+    outputs: identityBlock(input, 2, [2, 2, 3], { training: true }),
+  });
+  await saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } });
+  const loaded = await loadCheckpoint(dir);
+  assertEquals(
+    loaded.model.layers.map((l) => l.getClassName()),
+    model.layers.map((l) => l.getClassName()),
+  );
+  const bn = loaded.model.layers.find((l) => l.getClassName() === "BatchNormalization")!;
+  assertEquals(bn.getConfig().training, true, "the fixed mode survives saving");
+  model.dispose();
+  loaded.model.dispose();
+});
+
+Deno.test("loadCheckpointIfPresent() resolves to null when nothing was saved; loadCheckpoint() says so", async () => {
+  const dir = newDir();
+  assertEquals(await loadCheckpointIfPresent(dir), null);
+  await assertRejects(() => loadCheckpoint(dir), Deno.errors.NotFound, `"${dir}": no such folder`);
+});
+
+async function savedDir(): Promise<string> {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  await saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } });
+  model.dispose();
+  return dir;
+}
+
+Deno.test("loadCheckpoint() names a damaged or incomplete checkpoint", async () => {
+  let dir = await savedDir();
+  await Deno.writeTextFile(join(dir, "model.json"), "{ not json");
+  await assertRejects(() => loadCheckpoint(dir), Error, "model.json is not valid JSON");
+  dir = await savedDir();
+  const weights = await Deno.readFile(join(dir, "weights.bin"));
+  await Deno.writeFile(join(dir, "weights.bin"), weights.subarray(0, 100));
+  await assertRejects(
+    () => loadCheckpoint(dir),
+    Error,
+    `weights.bin has 100 bytes, the manifest in model.json expects ${weights.length}`,
+  );
+  dir = await savedDir();
+  await Deno.remove(join(dir, "checkpoint.json"));
+  await assertRejects(() => loadCheckpoint(dir), Error, "checkpoint.json is missing");
+});
+
+Deno.test("saveCheckpoint() that fails part-way keeps the last good checkpoint", async () => {
+  const dir = await savedDir();
+  const failing = {
+    optimizer: undefined,
+    save: async (handler: tf.io.IOHandler) => {
+      await handler.save!({ modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(0) });
+      throw new Error("disk full");
+    },
+  } as unknown as tf.LayersModel;
+  await assertRejects(
+    () =>
+      saveCheckpoint(dir, failing, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } }),
+    Error,
+    "disk full",
+  );
+  const loaded = await loadCheckpoint(dir);
+  assertEquals(
+    loaded.model.countParams(),
+    392 + 528 + (16 * 6 + 6),
+    "the 8x8 baseline saved before",
+  );
+  loaded.model.dispose();
+  const leftovers = [...Deno.readDirSync(root)].filter((e) => e.name.includes(".saving-"));
+  assertEquals(leftovers, [], "no temporary folder left behind");
+});
+
+Deno.test("saveCheckpoint() rejects a history that does not match the epoch count", async () => {
+  const model = convolutionalModel([8, 8, 3]);
+  await assertRejects(
+    () =>
+      saveCheckpoint(newDir(), model, {
+        epoch: 2,
+        history: { epoch: [1], loss: [1], accuracy: [0] },
+      }),
+    RangeError,
+    "the history has 1 epochs, expected 2",
+  );
+  model.dispose();
+});
+
+Deno.test("a run killed part-way resumes from its checkpoint and ends with the full history", async () => {
+  const dir = newDir();
+  const epochs = 6;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(import.meta.dirname!, "_train_child.ts"), dir, String(epochs)],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    lines.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+    if (lines.includes("saved epoch 2")) break;
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  assert(!lines.includes("finished"), "the first run was stopped before the end");
+  const partial = await loadCheckpoint(dir);
+  assert(partial.epoch >= 2 && partial.epoch < epochs, `stopped after epoch ${partial.epoch}`);
+  partial.model.dispose();
+
+  const second = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(import.meta.dirname!, "_train_child.ts"), dir, String(epochs)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = decoder.decode(second.stdout);
+  assert(second.success, decoder.decode(second.stderr));
+  assertStringIncludes(output, `resumed at epoch ${partial.epoch}`);
+  assertStringIncludes(output, "finished");
+  const final = await loadCheckpoint(dir);
+  assertEquals(final.epoch, epochs);
+  assertEquals(final.history.epoch, [1, 2, 3, 4, 5, 6]);
+  assertEquals(final.history.loss.length, epochs);
+  assert(final.history.loss.every(Number.isFinite));
+  final.model.dispose();
+});
+
+Deno.test("checkpointEachEpoch() saves after every epoch of fitModel", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  const seen: number[] = [];
+  const save = checkpointEachEpoch(dir, model);
+  await fitModel(model, x, y, {
+    epochs: 2,
+    batchSize: 8,
+    log: null,
+    onEpochEnd: async (result) => {
+      await save(result);
+      seen.push(await loadCheckpoint(dir).then((c) => (c.model.dispose(), c.epoch)));
+    },
+  });
+  assertEquals(seen, [1, 2]);
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
