@@ -19,6 +19,7 @@ export * from "./resnet.ts";
 export * from "./training.ts";
 export * from "./history.ts";
 export * from "./checkpoint.ts";
+export * from "./evaluation.ts";
 export * from "./image_file.ts";
 export * from "./random.ts";
 export * from "./backend.ts";

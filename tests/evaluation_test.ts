@@ -1,0 +1,69 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import {
+  confusionMatrix,
+  confusionMatrixChart,
+  misclassified,
+  mistakeGallery,
+  perClassAccuracy,
+  predictClasses,
+} from "@lib/evaluation.ts";
+
+await tf.setBackend("cpu");
+
+Deno.test("confusionMatrix() counts [true][predicted] and perClassAccuracy() reads its rows", () => {
+  const matrix = confusionMatrix([0, 0, 0, 1, 1, 2], [0, 0, 2, 1, 0, 2], 3);
+  assertEquals(matrix, [[2, 0, 1], [1, 1, 0], [0, 0, 1]]);
+  assertEquals(perClassAccuracy(matrix), [2 / 3, 0.5, 1]);
+  assert(
+    Number.isNaN(perClassAccuracy([[0, 0], [0, 1]])[0]),
+    "a class without examples has no accuracy",
+  );
+});
+
+Deno.test("confusionMatrix() rejects mismatched lengths and classes out of range", () => {
+  assertThrows(() => confusionMatrix([0, 1], [0], 2), RangeError, "2 labels with 1 predictions");
+  assertThrows(() => confusionMatrix([0, 7], [0, 1], 6), RangeError, "label 7 at index 1");
+  assertThrows(() => confusionMatrix([0, 1], [0, -1], 6), RangeError, "prediction -1 at index 1");
+});
+
+Deno.test("misclassified() lists the wrong predictions, most confident first", () => {
+  const mistakes = misclassified([0, 1, 2, 1], {
+    predicted: [0, 2, 0, 1],
+    probabilities: [[0.9, 0.1, 0], [0.1, 0.3, 0.6], [0.8, 0.1, 0.1], [0, 1, 0]],
+  });
+  assertEquals(mistakes, [
+    { index: 2, label: 2, predicted: 0, probability: 0.8 },
+    { index: 1, label: 1, predicted: 2, probability: 0.6 },
+  ]);
+});
+
+Deno.test("predictClasses() takes the most probable class of each example, without leaks", async () => {
+  const input = tf.input({ shape: [2] });
+  const output = tf.layers.softmax().apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: output });
+  const x = tf.tensor2d([[1, 3], [5, 0]]);
+  const before = tf.memory().numTensors;
+  const predictions = await predictClasses(model, x);
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(predictions.predicted, [1, 0]);
+  assert(Math.abs(predictions.probabilities[0][1] - 1 / (1 + Math.exp(-2))) < 1e-6);
+  x.dispose();
+  model.dispose();
+});
+
+Deno.test("confusionMatrixChart() and mistakeGallery() show the matrix and captioned mistakes", () => {
+  const chart = confusionMatrixChart([[3, 1], [0, 4]]);
+  assertEquals(chart.figure.data[0].z, [[3, 1], [0, 4]]);
+  const images = tf.zeros([3, 4, 4, 3]) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const grid = mistakeGallery(images, [{ index: 2, label: 1, predicted: 0, probability: 0.75 }]);
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(grid.images.map((v) => v.caption), ["#2: 1 → 0 (p=0.75)"]);
+  assertThrows(
+    () => mistakeGallery(images, [{ index: 5, label: 1, predicted: 0, probability: 1 }]),
+    RangeError,
+    "image 5",
+  );
+  images.dispose();
+});
