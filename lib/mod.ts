@@ -21,6 +21,7 @@ export * from "./history.ts";
 export * from "./checkpoint.ts";
 export * from "./evaluation.ts";
 export * from "./self_check.ts";
+export * from "./live_view.ts";
 export * from "./image_file.ts";
 export * from "./random.ts";
 export * from "./backend.ts";

@@ -72,6 +72,9 @@ export interface EpochResult {
   history: TrainingHistory;
 }
 
+/** A function called after each epoch. */
+export type EpochCallback = (result: EpochResult) => void | Promise<void>;
+
 /** Options of {@linkcode fitModel}. */
 export interface FitOptions {
   /** Number of epochs to train to (counted from 1, so with `initialEpoch` it is the last epoch). */
@@ -88,8 +91,8 @@ export interface FitOptions {
   history?: TrainingHistory;
   /** Where progress lines go; `null` for none. Default `console.log`. */
   log?: ((line: string) => void) | null;
-  /** Called after each epoch, awaited before the next one starts. */
-  onEpochEnd?: (result: EpochResult) => void | Promise<void>;
+  /** Called after each epoch (in order, when several), awaited before the next one starts. */
+  onEpochEnd?: EpochCallback | EpochCallback[];
 }
 
 const KERAS_NAMES: Record<string, string> = {
@@ -201,7 +204,8 @@ export async function fitModel(
           if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
         }
         log?.(progressLine(epoch, epochs, steps, seconds, logs));
-        await options.onEpochEnd?.({ epoch, logs, seconds, history });
+        const callbacks = [options.onEpochEnd ?? []].flat();
+        for (const callback of callbacks) await callback({ epoch, logs, seconds, history });
       },
     },
   });

@@ -1,0 +1,105 @@
+/**
+ * A live view of training: in a notebook, one output that is updated in place after each epoch
+ * (the epoch, loss and accuracy, and a chart that grows), instead of a wall of lines; elsewhere,
+ * a plain progress line per epoch.
+ *
+ * Nothing here calls `Deno.jupyter`: the notebook passes its display function in, e.g.
+ * `signs.liveTrainingView({ display: Deno.jupyter.display })`.
+ *
+ * @module
+ */
+import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "./display/_bundle.ts";
+import { linePlot, resetPlotlyEmbedding } from "./display/plot.ts";
+import { type EpochResult, progressLine } from "./training.ts";
+
+/** A display function with the shape of `Deno.jupyter.display`. */
+export type DisplayFunction = (
+  bundle: MimeBundle,
+  options: { raw: boolean; display_id: string; update?: boolean },
+) => unknown;
+
+/** Options of {@linkcode liveTrainingView}. */
+export interface LiveViewOptions {
+  /** The notebook's display function (`Deno.jupyter.display`); without it, lines are printed. */
+  display?: DisplayFunction;
+  /** Total epochs, for "Epoch 3/20". */
+  epochs: number;
+  /** Steps per epoch, for the progress line. */
+  steps?: number;
+  /** A heading for the view. */
+  title?: string;
+  /** Where lines go without a display function. Default `console.log`. */
+  log?: (line: string) => void;
+  /** Fewest seconds between two updates of the display (the last epoch always shows). Default 1. */
+  minSeconds?: number;
+}
+
+/** What to pass to `fitModel`: its `log` and `onEpochEnd` options. */
+export interface LiveView {
+  /** `null` in a notebook (the view replaces the lines), else the line printer. */
+  log: ((line: string) => void) | null;
+  /** Updates the view after an epoch. */
+  onEpochEnd: (result: EpochResult) => Promise<void>;
+}
+
+let viewCounter = 0;
+
+/** Builds the MIME bundle of the view for the history so far. */
+export function liveViewBundle(result: EpochResult, epochs: number, title: string): MimeBundle {
+  const { history, epoch, logs, seconds } = result;
+  const series: Record<string, number[]> = { loss: history.loss, accuracy: history.accuracy };
+  if (history.val_loss) series.val_loss = history.val_loss;
+  if (history.val_accuracy) series.val_accuracy = history.val_accuracy;
+  // Each version of the output replaces the previous one, so each carries the Plotly library.
+  resetPlotlyEmbedding();
+  const chart = linePlot({ x: history.epoch, series, title, xLabel: "Epoch" });
+  const chartBundle = (chart as unknown as Record<symbol, () => MimeBundle>)[JUPYTER_DISPLAY]();
+  const metrics = Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(" · ");
+  const status = `Epoch ${epoch}/${epochs} (${seconds.toFixed(1)} s) · ${metrics}`;
+  return {
+    "application/vnd.plotly.v1+json": chartBundle["application/vnd.plotly.v1+json"],
+    "text/html": `<div style="font-family:monospace">${escapeHtml(status)}</div>${
+      chartBundle["text/html"]
+    }`,
+    "text/plain": status,
+  };
+}
+
+/**
+ * A live training view for `fitModel`: spread it into the options,
+ * `fitModel(model, x, y, { epochs, ...view })`.
+ */
+export function liveTrainingView(options: LiveViewOptions): LiveView {
+  const { display, epochs } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`Cannot show training of ${epochs} epochs: expected a positive integer`);
+  }
+  const log = options.log ?? console.log;
+  if (!display) {
+    return {
+      log: null,
+      onEpochEnd: (r) => {
+        log(progressLine(r.epoch, epochs, options.steps ?? 0, r.seconds, r.logs));
+        return Promise.resolve();
+      },
+    };
+  }
+  if (typeof display !== "function") {
+    throw new TypeError(`Cannot show training: display is ${typeof display}, expected a function`);
+  }
+  const id = `signs-training-${Date.now().toString(36)}-${++viewCounter}`;
+  const minSeconds = options.minSeconds ?? 1;
+  let shown = false;
+  let lastUpdate = 0;
+  return {
+    log: null,
+    async onEpochEnd(result) {
+      const now = performance.now() / 1000;
+      if (shown && result.epoch < epochs && now - lastUpdate < minSeconds) return;
+      const bundle = liveViewBundle(result, epochs, options.title ?? "Training");
+      await display(bundle, { raw: true, display_id: id, update: shown || undefined });
+      shown = true;
+      lastUpdate = now;
+    },
+  };
+}
