@@ -3,7 +3,8 @@
 //   deno run -A tools/notebooks.ts [--quick] [NAME ...]
 //
 // NAME is a notebook file or its number (01, 02); by default both run. --quick shortens training
-// (SIGNS_EPOCHS, SIGNS_TRAIN_LIMIT, unless already set) for CI. Executed notebooks and HTML copies
+// (SIGNS_EPOCHS, SIGNS_TRAIN_LIMIT, unless already set) for CI and keeps its checkpoints in a
+// temporary folder (SIGNS_CHECKPOINT_DIR). Executed notebooks and HTML copies
 // are written to build/notebooks/. The exit status is non-zero when a cell fails or an expected
 // output is missing.
 import { join } from "node:path";
@@ -32,6 +33,8 @@ const NOTEBOOKS: NotebookRun[] = [
       "Total params: 1,310",
       '<table class="dataframe">',
       "The number of this image is",
+      "all tests passed",
+      "Epoch 3/3",
     ],
     expectMime: RICH,
     quick: { SIGNS_EPOCHS: "3", SIGNS_TRAIN_LIMIT: "256" },
@@ -46,6 +49,10 @@ const NOTEBOOKS: NotebookRun[] = [
       '<table class="dataframe">',
       "Test Accuracy = ",
       "Class prediction vector",
+      "✔ identity block: all tests passed",
+      "✘ identity block",
+      "Epoch 2/2",
+      "No saved model in",
     ],
     expectMime: RICH,
     quick: { SIGNS_EPOCHS: "2", SIGNS_TRAIN_LIMIT: "64" },
@@ -87,6 +94,8 @@ for (const notebook of selected) {
     for (const [name, value] of Object.entries(notebook.quick)) {
       env[name] = Deno.env.get(name) ?? value;
     }
+    // A quick run always trains: no checkpoint of an earlier run is found.
+    env.SIGNS_CHECKPOINT_DIR = await Deno.makeTempDir({ prefix: "signs-checkpoints-" });
   }
   console.log(
     `notebooks: running ${notebook.file}${quick ? ` in quick mode (${JSON.stringify(env)})` : ""}`,
@@ -109,6 +118,7 @@ for (const notebook of selected) {
   });
   const { success } = await command.output();
   if (!success) failures++;
+  if (env.SIGNS_CHECKPOINT_DIR) await Deno.remove(env.SIGNS_CHECKPOINT_DIR, { recursive: true });
 }
 if (failures > 0) {
   console.error(`notebooks: ${failures} of ${selected.length} notebooks failed`);
