@@ -143,17 +143,19 @@ export function heatmap(options: HeatmapOptions): ChartView {
       `Cannot draw a heat map of ${z.length} rows for ${y.length} row labels and ${x.length} column labels`,
     );
   }
+  const max = Math.max(...z.flat());
   const annotations = z.flatMap((row, i) =>
     row.map((v, j) => ({
       x: x[j],
       y: y[i],
       text: String(v),
       showarrow: false,
-      font: { color: "gray" },
+      font: { color: v > max / 2 ? "white" : "black" },
     }))
   );
   return chart({
-    data: [{ type: "heatmap", z, x, y, colorscale: "Blues" }],
+    // Plotly's "Blues" runs from dark to light: reversed, larger counts are darker.
+    data: [{ type: "heatmap", z, x, y, colorscale: "Blues", reversescale: true }],
     layout: {
       title: { text: options.title ?? "" },
       xaxis: { title: { text: options.xLabel ?? "" }, type: "category" },
