@@ -12,6 +12,7 @@
 // - Tile (used by batch normalisation's gradient; the wasm one is slow): copies in JavaScript.
 // - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
 //   explicitly, then multiplies.
+// - MaxPoolGrad (the wasm one is a slow generic loop): a direct loop in JavaScript.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
 //
@@ -229,7 +230,65 @@ function reduceLeading(kind: "Sum" | "Mean") {
   };
 }
 
+// MaxPoolGrad: each output position sends its gradient to the first maximum of its window (the
+// wasm kernel for this is a slow generic loop).
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: "same" | "valid" | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const backend = args.backend as WasmBackend;
+  const dx = backend.makeOutput(input.shape, "float32");
+  const x = backend.typedArrayFromHeap(input);
+  const g = backend.typedArrayFromHeap(dy);
+  const out = backend.typedArrayFromHeap(dx);
+  out.fill(0);
+  const [n, h, w, c] = input.shape;
+  const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const best = new Int32Array(c);
+  const bestValue = new Float32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      const r0 = Math.max(i * strideHeight - top, 0);
+      const r1 = Math.min(i * strideHeight - top + filterHeight, h);
+      for (let j = 0; j < outWidth; j++) {
+        const c0 = Math.max(j * strideWidth - left, 0);
+        const c1 = Math.min(j * strideWidth - left + filterWidth, w);
+        best.fill(-1);
+        bestValue.fill(-Infinity);
+        for (let r = r0; r < r1; r++) {
+          for (let col = c0; col < c1; col++) {
+            const base = ((b * h + r) * w + col) * c;
+            for (let k = 0; k < c; k++) {
+              if (x[base + k] > bestValue[k]) {
+                bestValue[k] = x[base + k];
+                best[k] = base + k;
+              }
+            }
+          }
+        }
+        const from = ((b * outHeight + i) * outWidth + j) * c;
+        for (let k = 0; k < c; k++) if (best[k] >= 0) out[best[k]] += g[from + k];
+      }
+    }
+  }
+  return dx;
+}
+
 const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["MaxPoolGrad", maxPoolGrad],
   ["Sum", reduceLeading("Sum")],
   ["Mean", reduceLeading("Mean")],
   ["Conv2DBackpropFilter", conv2DBackpropFilter],

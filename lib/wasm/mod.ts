@@ -24,6 +24,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   "BatchMatMul",
   "Sum",
   "Mean",
+  "MaxPoolGrad",
 ];
 
 /**

@@ -129,3 +129,26 @@ Deno.test("Sum and Mean over leading axes on wasm match cpu, other reductions to
   const actual = await on("wasm", f, [x]);
   expected.forEach((e, i) => assert(relativeError(actual[i], e) < 1e-6, `reduction ${i}`));
 });
+
+for (
+  const [shape, size, stride, pad] of [
+    [[2, 9, 9, 3], 3, 2, "valid"],
+    [[2, 16, 16, 4], 8, 8, "same"],
+    [[1, 7, 7, 2], 3, 1, "same"],
+    [[1, 15, 15, 5], 4, 4, "same"],
+  ] as const
+) {
+  Deno.test(`max-pool gradient on wasm matches cpu: x ${shape}, ${size}x${size}, stride ${stride}, ${pad}`, async () => {
+    await tf.setBackend("cpu");
+    const x = await dataOf(tf.randomNormal([...shape], 0, 1, "float32", 8));
+    const f = (t: tf.Tensor) => {
+      const g = tf.grad((a: tf.Tensor) =>
+        tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, size, stride, pad)))
+      );
+      return [g(t)];
+    };
+    const [expected] = await on("cpu", f, [x]);
+    const [actual] = await on("wasm", f, [x]);
+    assert(relativeError(actual, expected) < 1e-6, `error ${relativeError(actual, expected)}`);
+  });
+}
