@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
+import { inputConv2d } from "./_input_conv.ts";
 
 /**
  * Builds the course's `convolutional_model(input_shape)`: Conv2D 8 filters 4x4 stride 1 'same',
@@ -33,7 +34,7 @@ export function convolutionalModel(
   }
   const input = tf.input({ shape: inputShape, name: "input" });
   const glorot = () => tf.initializers.glorotUniform({});
-  let x = tf.layers.conv2d({
+  let x = inputConv2d({
     filters: 8,
     kernelSize: 4,
     strides: 1,

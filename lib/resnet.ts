@@ -10,6 +10,7 @@
  */
 import * as tf from "./tf.ts";
 import { batchNormalization } from "./_batch_norm.ts";
+import { inputConv2d } from "./_input_conv.ts";
 
 /** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */
 export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
@@ -281,7 +282,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   let x = tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }).apply(
     input,
   ) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({
+  x = inputConv2d({
     filters: 64,
     kernelSize: 7,
     strides: 2,

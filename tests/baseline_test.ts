@@ -65,3 +65,26 @@ Deno.test("convolutionalModel() rejects a malformed input shape", () => {
     "input shape [64, 64]",
   );
 });
+
+Deno.test("convolutionalModel() computes no input gradient for its first convolution", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: "categoricalCrossentropy" });
+  const x = tf.randomUniform([2, 16, 16, 3]);
+  const y = tf.oneHot(tf.tensor1d([0, 1], "int32"), 6);
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  const names = info.kernels.map((k) => k.name);
+  assertEquals(
+    names.filter((n) => n === "Conv2DBackpropFilter").length,
+    2,
+    "both filters get gradients",
+  );
+  assertEquals(
+    names.filter((n) => n === "Conv2DBackpropInput").length,
+    1,
+    "only the second layer's input",
+  );
+  tf.dispose([x, y]);
+  model.dispose();
+});
