@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages (Debian): oneDNN for the native CPU kernels, and Jupyter's Python client
-# libraries for executing notebooks headless. Optional: without them the project falls back to
-# the WebAssembly backend, and notebooks cannot be executed headless.
-wanted=(libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
+# System packages (Debian): Jupyter's Python client libraries, for executing notebooks headless.
+# Optional: the library, its tests and notebooks opened in an editor do not need them.
+wanted=(python3-nbclient python3-jupyter-client jupyter-nbconvert)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
