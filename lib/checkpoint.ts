@@ -13,6 +13,7 @@
 import { basename, dirname, join } from "node:path";
 import * as tf from "./tf.ts";
 import { registerBatchNormalization } from "./_batch_norm.ts";
+import { exists } from "./_fs.ts";
 import type { EpochResult, TrainingHistory } from "./training.ts";
 
 /** What `checkpoint.json` records beside the model. */
@@ -55,16 +56,6 @@ const BYTES: Record<string, number> = {
   uint16: 2,
   float16: 2,
 };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 // An IOHandler that writes the artifacts TF.js gives it into a folder, and reads them back.
 function folderHandler(dir: string): tf.io.IOHandler {

@@ -7,6 +7,7 @@
  */
 import { join, relative } from "node:path";
 import { datasetsDir, projectRoot } from "./_paths.ts";
+import { exists } from "./_fs.ts";
 
 /** Options of {@linkcode prepareSignsFiles}. */
 export interface PrepareOptions {
@@ -55,16 +56,6 @@ export function parseChecksums(text: string, fileName: string): Map<string, stri
 export async function sha256File(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /**

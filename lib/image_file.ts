@@ -6,6 +6,7 @@
 import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from "fast-png";
 import jpeg from "jpeg-js";
 import * as tf from "./tf.ts";
+import { exists } from "./_fs.ts";
 
 /** Options of {@linkcode loadImage}. */
 export interface LoadImageOptions {
@@ -135,11 +136,5 @@ export async function loadImageIfPresent(
   path: string,
   options: LoadImageOptions = {},
 ): Promise<tf.Tensor3D | null> {
-  try {
-    await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-  return await loadImage(path, options);
+  return (await exists(path)) ? await loadImage(path, options) : null;
 }

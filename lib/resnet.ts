@@ -142,6 +142,23 @@ function runBlock<T extends BlockInput>(
   }
 }
 
+// The main path both blocks share: 1x1 (stride s) -> BN -> ReLU -> fxf 'same' -> BN -> ReLU ->
+// 1x1 -> BN.
+function mainPath<T extends BlockInput>(
+  b: BlockBuilder,
+  input: T,
+  f: number,
+  [f1, f2, f3]: readonly number[],
+  s: number,
+): T {
+  let y = b.conv(input, f1, 1, s, "valid", "conv_a");
+  y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
+  y = b.conv(y, f2, f, 1, "same", "conv_b");
+  y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
+  y = b.conv(y, f3, 1, 1, "valid", "conv_c");
+  return b.batchNorm(y, "bn_c");
+}
+
 /**
  * The identity block: the shortcut is the input itself, so input and output shapes are equal and
  * the input must have `F3` channels.
@@ -170,8 +187,8 @@ export function identityBlock<T extends BlockInput>(
 ): T {
   checkInput("identity block", x);
   checkFilters("identity block", f, filters);
-  const [f1, f2, f3] = filters;
   const channels = x.shape[3];
+  const f3 = filters[2];
   if (channels !== f3) {
     throw new TypeError(
       `Cannot build the identity block: the input has ${channels} channels but F3 = ${f3}; ` +
@@ -179,12 +196,7 @@ export function identityBlock<T extends BlockInput>(
     );
   }
   return runBlock(x, options, randomUniformSeed0, (b, input) => {
-    let y = b.conv(input, f1, 1, 1, "valid", "conv_a");
-    y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
-    y = b.conv(y, f2, f, 1, "same", "conv_b");
-    y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
-    y = b.conv(y, f3, 1, 1, "valid", "conv_c");
-    y = b.batchNorm(y, "bn_c");
+    const y = mainPath(b, input, f, filters, 1);
     return b.relu(b.add(y, input, "add"), "out");
   });
 }
@@ -220,15 +232,9 @@ export function convolutionalBlock<T extends BlockInput>(
       `Cannot build the convolutional block: stride s = ${s}, expected a positive integer`,
     );
   }
-  const [f1, f2, f3] = filters;
   return runBlock(x, options, glorotUniformSeed0, (b, input) => {
-    let y = b.conv(input, f1, 1, s, "valid", "conv_a");
-    y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
-    y = b.conv(y, f2, f, 1, "same", "conv_b");
-    y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
-    y = b.conv(y, f3, 1, 1, "valid", "conv_c");
-    y = b.batchNorm(y, "bn_c");
-    let shortcut = b.conv(input, f3, 1, s, "valid", "conv_shortcut");
+    const y = mainPath(b, input, f, filters, s);
+    let shortcut = b.conv(input, filters[2], 1, s, "valid", "conv_shortcut");
     shortcut = b.batchNorm(shortcut, "bn_shortcut");
     return b.relu(b.add(y, shortcut, "add"), "out");
   });
