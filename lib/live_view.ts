@@ -54,7 +54,10 @@ export function liveViewBundle(result: EpochResult, epochs: number, title: strin
   resetPlotlyEmbedding();
   const chart = linePlot({ x: history.epoch, series, title, xLabel: "Epoch" });
   const chartBundle = (chart as unknown as Record<symbol, () => MimeBundle>)[JUPYTER_DISPLAY]();
-  const metrics = Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(" · ");
+  const metrics = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    .filter((k) => logs[k] !== undefined)
+    .map((k) => `${k} ${logs[k].toFixed(4)}`)
+    .join(" · ");
   const status = `Epoch ${epoch}/${epochs} (${seconds.toFixed(1)} s) · ${metrics}`;
   return {
     "application/vnd.plotly.v1+json": chartBundle["application/vnd.plotly.v1+json"],
