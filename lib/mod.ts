@@ -1,6 +1,8 @@
 /**
  * The SIGNS / ResNet-50 library behind the notebooks: data loading and preprocessing, the
- * baseline ConvNet, the residual blocks and ResNet-50, and training helpers.
+ * baseline ConvNet, the residual blocks and ResNet-50, training with Keras's defaults, checkpoints,
+ * evaluation, self-checks for learners, backend choice (with a trainable WebAssembly backend) and
+ * rich notebook output.
  *
  * ```ts ignore
  * import * as signs from "@lib/mod.ts";
