@@ -1,0 +1,167 @@
+// Typed bindings to oneDNN 2.x's C API (libdnnl.so.2), the only module that touches FFI.
+//
+// oneDNN 2.x asks the caller to allocate its descriptor structs: a memory descriptor is 696 bytes
+// and a convolution descriptor 5976 (x86-64, DNNL_MAX_NDIMS = 12); dimension arrays are 12
+// int64 values. Handles (engine, stream, primitive descriptors, primitives, memory objects) are
+// opaque pointers. Every call returns a status, which `check` turns into an Error naming the call.
+
+/** Sizes and constants of oneDNN 2.6's C API (dnnl_types.h). */
+export const DNNL = {
+  memoryDescBytes: 696,
+  convDescBytes: 5976,
+  maxDims: 12,
+  f32: 3,
+  tag: { any: 1, x: 2, nhwc: 20, hwio: 30 },
+  engineCpu: 1,
+  streamInOrder: 1,
+  prop: { forwardTraining: 64, backwardData: 160, backwardWeights: 192 },
+  convolutionDirect: 1,
+  query: { src: 129, diffSrc: 130, weights: 131, diffWeights: 132, dst: 133, diffDst: 134 },
+  arg: {
+    src: 1,
+    dst: 17,
+    weights: 33,
+    bias: 41,
+    diffSrc: 129,
+    diffDst: 145,
+    diffWeights: 161,
+    from: 1,
+    to: 17,
+  },
+} as const;
+
+const STATUS = [
+  "success",
+  "out of memory",
+  "invalid arguments",
+  "unimplemented",
+  "iterator ends",
+  "runtime error",
+  "not required",
+];
+
+const SYMBOLS = {
+  dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
+  dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
+  dnnl_memory_desc_init_by_tag: {
+    parameters: ["buffer", "i32", "buffer", "i32", "i32"],
+    result: "i32",
+  },
+  dnnl_convolution_forward_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_convolution_backward_data_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dnnl_convolution_backward_weights_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_primitive_desc_create: {
+    parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_reorder_primitive_desc_create: {
+    parameters: ["buffer", "pointer", "pointer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_primitive_desc_query_md: { parameters: ["pointer", "i32", "i32"], result: "pointer" },
+  dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },
+  dnnl_primitive_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_execute: { parameters: ["pointer", "pointer", "i32", "buffer"], result: "i32" },
+  dnnl_memory_create: { parameters: ["buffer", "pointer", "pointer", "pointer"], result: "i32" },
+  dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
+  dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
+} as const;
+
+/** The opened library: its functions, a CPU engine and an in-order stream. */
+export interface Dnnl {
+  fn: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+  engine: Deno.PointerValue;
+  stream: Deno.PointerValue;
+  path: string;
+}
+
+/** Throws an Error naming `what` when `status` is not success. */
+export function check(status: number, what: string): void {
+  if (status !== 0) {
+    throw new Error(`oneDNN ${what} failed: ${STATUS[status] ?? `status ${status}`}`);
+  }
+}
+
+/** Reads the pointer a oneDNN call wrote into an 8-byte out-parameter. */
+export function outPointer(cell: BigUint64Array): Deno.PointerValue {
+  return Deno.UnsafePointer.create(cell[0]);
+}
+
+const CANDIDATES = [
+  "libdnnl.so.2",
+  "/usr/lib/x86_64-linux-gnu/libdnnl.so.2",
+  "/usr/lib/aarch64-linux-gnu/libdnnl.so.2",
+];
+
+let opened: Dnnl | null | undefined;
+let openError = "";
+
+/**
+ * Opens libdnnl (ONEDNN_LIBRARY, else the usual names) once, with a CPU engine and a stream.
+ * Resolves to null, with the reason in `openFailure()`, when it cannot be opened.
+ */
+export function openDnnl(): Dnnl | null {
+  if (opened !== undefined) return opened;
+  let path: string | undefined;
+  try {
+    path = Deno.env.get("ONEDNN_LIBRARY");
+  } catch {
+    path = undefined;
+  }
+  const errors: string[] = [];
+  for (const candidate of path ? [path] : CANDIDATES) {
+    try {
+      const lib = Deno.dlopen(candidate, SYMBOLS);
+      const cell = new BigUint64Array(1);
+      check(lib.symbols.dnnl_engine_create(cell, DNNL.engineCpu, 0n), "engine creation");
+      const engine = outPointer(cell);
+      check(lib.symbols.dnnl_stream_create(cell, engine, DNNL.streamInOrder), "stream creation");
+      opened = { fn: lib.symbols, engine, stream: outPointer(cell), path: candidate };
+      return opened;
+    } catch (error) {
+      errors.push(`${candidate}: ${String((error as Error).message).split("\n")[0]}`);
+    }
+  }
+  openError = `libdnnl.so.2 not found (install Debian's libdnnl2, or set ONEDNN_LIBRARY): ${
+    errors.join("; ")
+  }`;
+  opened = null;
+  return null;
+}
+
+/** Why `openDnnl()` returned null. */
+export function openFailure(): string {
+  return openError;
+}
