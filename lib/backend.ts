@@ -83,11 +83,11 @@ async function tryWebgpu(): Promise<string> {
   return `WebGPU on ${description}`;
 }
 
-function tryOnednn(): Promise<string> {
-  // The slot for native CPU kernels (oneDNN through Deno's FFI) in the automatic order.
-  return Promise.reject(
-    new Error("not part of this version (the native kernels are not built yet)"),
-  );
+async function tryOnednn(): Promise<string> {
+  const { registerOnednnBackend } = await import("./onednn/mod.ts");
+  const status = await registerOnednnBackend();
+  if (!status.available) throw new Error(status.reason);
+  return status.reason;
 }
 
 async function tryWasm(): Promise<string> {

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages (Debian): Jupyter's Python client libraries, for executing notebooks headless.
-# Optional: the library, its tests and notebooks opened in an editor do not need them.
-wanted=(python3-nbclient python3-jupyter-client jupyter-nbconvert)
+# System packages (Debian): oneDNN for the native convolution kernels, and Jupyter's Python client
+# libraries for executing notebooks headless. Optional: without oneDNN the WebAssembly backend is
+# used; the library, its tests and notebooks opened in an editor need no Jupyter libraries.
+wanted=(libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

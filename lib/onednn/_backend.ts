@@ -1,12 +1,19 @@
-// The `onednn` backend: TF.js's CPU backend (its tensors are Float32Arrays), with every cpu kernel
-// registered for it too, and the convolutions replaced by oneDNN's. Cases the native kernels do
-// not cover (dilation, channels-first data, fused activations other than ReLU) run the cpu kernel.
+// The `onednn` backend: TF.js's WebAssembly backend (fast element-wise kernels, with this
+// project's training kernels) whose convolutions, forward and both gradients, are run by oneDNN
+// on the tensors in the WebAssembly heap. It shares the wasm backend's instance, so tensors never
+// move between the two. Cases oneDNN is not asked to cover here (dilation, channels-first data,
+// fused activations other than ReLU) run the wasm kernels.
 import * as tf from "../tf.ts";
-import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { type Dnnl } from "./_ffi.ts";
 import { type ConvGeometry, ConvPlan } from "./_conv.ts";
+import { registerTrainingKernels } from "../wasm/mod.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
 
 const plans = new Map<string, ConvPlan>();
 
@@ -57,21 +64,24 @@ function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
   return p;
 }
 
-const values = (backend: MathBackendCPU, t: tf.TensorInfo) =>
-  backend.data.get(t.dataId).values as Float32Array;
-
-function relu(a: Float32Array): void {
-  for (let i = 0; i < a.length; i++) if (a[i] < 0) a[i] = 0;
-}
+let registered = false;
 
 /** Registers the `onednn` backend and its kernels (once). */
-export function registerBackend(dnnl: Dnnl): void {
-  if (tf.engine().registryFactory["onednn"]) return;
-  tf.registerBackend("onednn", () => new MathBackendCPU(), 0);
-  for (const kernel of tf.getKernelsForBackend("cpu")) {
+export async function registerBackend(dnnl: Dnnl): Promise<void> {
+  if (registered) return;
+  await import("@tensorflow/tfjs-backend-wasm");
+  registerTrainingKernels();
+  // Start the wasm backend (without leaving it active) and share its instance.
+  const engine = tf.engine();
+  const previous = engine.backendName;
+  if (!(await tf.setBackend("wasm"))) throw new Error("the WebAssembly backend could not start");
+  const instance = engine.registry["wasm"];
+  if (previous && previous !== "wasm") await tf.setBackend(previous);
+  tf.registerBackend("onednn", () => instance, 0);
+  for (const kernel of tf.getKernelsForBackend("wasm")) {
     tf.registerKernel({ ...kernel, backendName: "onednn" });
   }
-  const cpu = (name: string) => tf.getKernel(name, "cpu").kernelFunc;
+  const wasmKernel = (name: string) => tf.getKernel(name, "wasm").kernelFunc;
   const replace = (name: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) => {
     tf.unregisterKernel(name, "onednn");
     tf.registerKernel({
@@ -91,17 +101,19 @@ export function registerBackend(dnnl: Dnnl): void {
     const g = geometry(x.shape, filter.shape, attrs);
     const supported = g && x.dtype === "float32" && !preluActivationWeights &&
       (activation === "linear" || activation === "relu") && (!bias || bias.shape.length === 1);
-    if (!supported) return cpu(fused ? "FusedConv2D" : "Conv2D")(args as never) as tf.TensorInfo;
-    const backend = args.backend as MathBackendCPU;
-    const out = new Float32Array(g.n * g.oh * g.ow * g.co);
-    plan(dnnl, g, !!bias).forwardInto(
-      values(backend, x),
-      values(backend, filter),
-      bias ? values(backend, bias) : null,
-      out,
-    );
-    if (activation === "relu") relu(out);
-    return backend.makeTensorInfo([g.n, g.oh, g.ow, g.co], "float32", out);
+    if (!supported) {
+      return wasmKernel(fused ? "FusedConv2D" : "Conv2D")(args as never) as tf.TensorInfo;
+    }
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
+    // views are taken after the allocation, which may grow (and move) the heap
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    const result = view(out);
+    plan(dnnl, g, !!bias).forwardInto(view(x), view(filter), bias ? view(bias) : null, result);
+    if (activation === "relu") {
+      for (let i = 0; i < result.length; i++) if (result[i] < 0) result[i] = 0;
+    }
+    return out;
   };
   replace("Conv2D", forward(false));
   replace("FusedConv2D", forward(true));
@@ -111,11 +123,12 @@ export function registerBackend(dnnl: Dnnl): void {
     const attrs = args.attrs ?? {};
     const inputShape = attrs.inputShape as number[];
     const g = geometry(inputShape, filter.shape, attrs);
-    if (!g) return cpu("Conv2DBackpropInput")(args as never) as tf.TensorInfo;
-    const backend = args.backend as MathBackendCPU;
-    const dx = new Float32Array(g.n * g.h * g.w * g.ci);
-    plan(dnnl, g, false).backwardDataInto(values(backend, dy), values(backend, filter), dx);
-    return backend.makeTensorInfo(inputShape, "float32", dx);
+    if (!g) return wasmKernel("Conv2DBackpropInput")(args as never) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const dx = backend.makeOutput(inputShape, "float32");
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), view(dx));
+    return dx;
   });
 
   replace("Conv2DBackpropFilter", (args) => {
@@ -123,10 +136,12 @@ export function registerBackend(dnnl: Dnnl): void {
     const attrs = args.attrs ?? {};
     const filterShape = attrs.filterShape as number[];
     const g = geometry(x.shape, filterShape, attrs);
-    if (!g) return cpu("Conv2DBackpropFilter")(args as never) as tf.TensorInfo;
-    const backend = args.backend as MathBackendCPU;
-    const dw = new Float32Array(g.kh * g.kw * g.ci * g.co);
-    plan(dnnl, g, false).backwardWeightsInto(values(backend, x), values(backend, dy), dw);
-    return backend.makeTensorInfo(filterShape, "float32", dw);
+    if (!g) return wasmKernel("Conv2DBackpropFilter")(args as never) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const dw = backend.makeOutput(filterShape, "float32");
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
+    return dw;
   });
+  registered = true;
 }

@@ -1,7 +1,8 @@
 /**
  * Native CPU kernels for TF.js through oneDNN (the library PyTorch uses on CPUs), called with
- * Deno's FFI. {@linkcode registerOnednnBackend} registers a backend named `onednn`: TF.js's CPU
- * backend with its convolutions (forward, input gradient, filter gradient) run by oneDNN.
+ * Deno's FFI. {@linkcode registerOnednnBackend} registers a backend named `onednn`: the
+ * WebAssembly backend (with this project's training kernels) whose convolutions, forward and both
+ * gradients, are run by oneDNN on the tensors in its heap.
  *
  * Needs `libdnnl.so.2` (oneDNN 2.x; Debian's `libdnnl2`), found under its usual names or at
  * `ONEDNN_LIBRARY`, and Deno's `--allow-ffi`.
@@ -32,17 +33,16 @@ export interface OnednnStatus {
  * console.log(status.available ? `onednn: ${status.reason}` : `no onednn: ${status.reason}`);
  * ```
  */
-export function registerOnednnBackend(): Promise<OnednnStatus> {
-  let dnnl;
+export async function registerOnednnBackend(): Promise<OnednnStatus> {
   try {
-    dnnl = openDnnl();
+    const dnnl = openDnnl();
+    if (!dnnl) return { available: false, reason: openFailure() };
+    await registerBackend(dnnl);
+    return {
+      available: true,
+      reason: `oneDNN convolutions (${dnnl.path}), other kernels on WebAssembly`,
+    };
   } catch (error) {
-    return Promise.resolve({ available: false, reason: (error as Error).message });
+    return { available: false, reason: (error as Error).message };
   }
-  if (!dnnl) return Promise.resolve({ available: false, reason: openFailure() });
-  registerBackend(dnnl);
-  return Promise.resolve({
-    available: true,
-    reason: `oneDNN convolutions from ${dnnl.path}, other kernels in JavaScript`,
-  });
 }

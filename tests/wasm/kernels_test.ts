@@ -2,85 +2,24 @@ import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { useBackend } from "@lib/backend.ts";
 import { registerTrainingKernels } from "@lib/wasm/mod.ts";
+import { CONV_CASES, convResults, dataOf, on, relativeError } from "../_compare.ts";
 
 await useBackend("wasm", { log: null });
 
-// Relative L2 error of `actual` against `expected`.
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / Math.max(norm, 1e-30));
-}
-
-/** Runs `f` on the given backend with plain-array inputs and returns the outputs' values. */
-interface Data {
-  values: Float32Array;
-  shape: number[];
-}
-
-async function dataOf(t: tf.Tensor): Promise<Data> {
-  const data = { values: (await t.data()) as Float32Array, shape: t.shape };
-  t.dispose();
-  return data;
-}
-
-async function on(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: Data[]) {
-  await tf.setBackend(backend);
-  const tensors = inputs.map((v) => tf.tensor(v.values, v.shape));
-  const outs = f(...tensors);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose([...tensors, ...outs]);
-  return values;
-}
-
 const TOLERANCE = 1e-5;
 
-// [input shape, kernel size, stride, padding]: the ResNet-50 and baseline cases, odd sizes included.
-const CASES: [[number, number, number, number], number, number, "same" | "valid"][] = [
-  [[2, 9, 9, 3], 1, 1, "valid"],
-  [[2, 9, 9, 5], 1, 2, "valid"],
-  [[2, 7, 7, 6], 1, 2, "same"],
-  [[2, 8, 8, 4], 3, 1, "same"],
-  [[2, 9, 9, 4], 2, 1, "same"],
-  [[3, 9, 9, 3], 4, 1, "same"],
-  [[2, 15, 15, 3], 7, 2, "valid"],
-  [[2, 10, 10, 3], 3, 2, "valid"],
-  [[2, 11, 11, 3], 3, 2, "same"],
-  [[1, 13, 11, 2], 3, 1, "valid"],
-];
-
-for (const [shape, k, s, pad] of CASES) {
+for (const testCase of CONV_CASES) {
+  const [shape, k, s, pad] = testCase;
   Deno.test(`conv2d gradients on wasm match cpu: x ${shape}, ${k}x${k}, stride ${s}, ${pad}`, async () => {
-    await tf.setBackend("cpu");
-    const x = tf.randomNormal(shape, 0, 1, "float32", 1);
-    const w = tf.randomNormal([k, k, shape[3], 5], 0, 1, "float32", 2);
-    const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad);
-    const dy = tf.randomNormal(y.shape, 0, 1, "float32", 3);
-    y.dispose();
-    const inputs = [await dataOf(x), await dataOf(w), await dataOf(dy)];
-    const grads = (xt: tf.Tensor, wt: tf.Tensor, dyt: tf.Tensor) => {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), dyt))
-      );
-      return g([xt, wt]);
-    };
-    const expected = await on("cpu", grads, inputs);
+    const expected = await convResults("cpu", testCase);
     await tf.setBackend("wasm");
     const before = tf.memory().numTensors;
-    const actual = await on("wasm", grads, inputs);
+    const actual = await convResults("wasm", testCase);
     assertEquals(tf.memory().numTensors, before, "no tensors leaked");
-    assert(
-      relativeError(actual[0], expected[0]) < TOLERANCE,
-      `dx error ${relativeError(actual[0], expected[0])}`,
-    );
-    assert(
-      relativeError(actual[1], expected[1]) < TOLERANCE,
-      `dW error ${relativeError(actual[1], expected[1])}`,
-    );
+    ["y", "dx", "dW"].forEach((name, i) => {
+      const error = relativeError(actual[i], expected[i]);
+      assert(error < TOLERANCE, `${name} error ${error}`);
+    });
   });
 }
 

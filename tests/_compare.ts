@@ -1,0 +1,77 @@
+// Helpers for comparing a backend's results with the cpu backend's.
+import * as tf from "@lib/tf.ts";
+
+/** A tensor's values and shape, independent of any backend. */
+export interface Data {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** Reads a tensor's values and disposes it. */
+export async function dataOf(t: tf.Tensor): Promise<Data> {
+  const data = { values: (await t.data()) as Float32Array, shape: t.shape };
+  t.dispose();
+  return data;
+}
+
+/** Runs `f` on `backend` with tensors made from `inputs`, and returns the outputs' values. */
+export async function on(
+  backend: string,
+  f: (...xs: tf.Tensor[]) => tf.Tensor[],
+  inputs: Data[],
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const tensors = inputs.map((v) => tf.tensor(v.values, v.shape));
+  const outs = f(...tensors);
+  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose([...tensors, ...outs]);
+  return values;
+}
+
+/** Relative L2 error of `actual` against `expected`. */
+export function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+
+/** The convolution cases of both models, odd sizes included: [x shape, kernel, stride, padding]. */
+export const CONV_CASES: [[number, number, number, number], number, number, "same" | "valid"][] = [
+  [[2, 9, 9, 3], 1, 1, "valid"],
+  [[2, 9, 9, 5], 1, 2, "valid"],
+  [[2, 7, 7, 6], 1, 2, "same"],
+  [[2, 8, 8, 4], 3, 1, "same"],
+  [[2, 9, 9, 4], 2, 1, "same"],
+  [[3, 9, 9, 3], 4, 1, "same"],
+  [[2, 15, 15, 3], 7, 2, "valid"],
+  [[2, 10, 10, 3], 3, 2, "valid"],
+  [[2, 11, 11, 3], 3, 2, "same"],
+  [[1, 13, 11, 2], 3, 1, "valid"],
+];
+
+/**
+ * Gradients of sum(conv(x, w) * dy) with respect to x and w on `backend`, and the forward output,
+ * for one case, with the same random inputs on every backend.
+ */
+export async function convResults(
+  backend: string,
+  [shape, k, s, pad]: (typeof CONV_CASES)[number],
+): Promise<Float32Array[]> {
+  await tf.setBackend("cpu");
+  const x = tf.randomNormal(shape, 0, 1, "float32", 1);
+  const w = tf.randomNormal([k, k, shape[3], 5], 0, 1, "float32", 2);
+  const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad);
+  const dy = tf.randomNormal(y.shape, 0, 1, "float32", 3);
+  y.dispose();
+  const inputs = [await dataOf(x), await dataOf(w), await dataOf(dy)];
+  return on(backend, (xt, wt, dyt) => {
+    const conv = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dyt)));
+    return [conv(xt, wt), ...g([xt, wt])];
+  }, inputs);
+}
