@@ -114,7 +114,17 @@ const SYMBOLS = {
     result: "i32",
   },
   dnnl_pooling_v2_backward_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    parameters: [
+      "buffer",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
     result: "i32",
   },
   dnnl_convolution_forward_desc_init: {
