@@ -7,6 +7,7 @@ import * as tf from "../tf.ts";
 import { type Dnnl } from "./_ffi.ts";
 import { type ConvGeometry, ConvPlan } from "./_conv.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
+import { registerBatchNormKernels } from "./_batch_norm.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -143,5 +144,6 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
     return dw;
   });
+  registerBatchNormKernels(dnnl);
   registered = true;
 }

@@ -1,0 +1,178 @@
+// One oneDNN primitive (its descriptor and the primitive itself) and how to run it on
+// Float32Arrays, plus a bounded cache of primitives keyed by shape.
+import { check, DNNL, type Dnnl, outPointer } from "./_ffi.ts";
+
+type Pointer = Deno.PointerValue;
+
+/** One argument of an execution: the argument index, its memory descriptor, its values. */
+export type Argument = [number, Pointer, Float32Array];
+
+/** The 12 int64 values oneDNN takes for dimensions, strides and paddings. */
+export function dims(values: readonly number[]): BigInt64Array {
+  const out = new BigInt64Array(DNNL.maxDims);
+  values.forEach((v, i) => (out[i] = BigInt(v)));
+  return out;
+}
+
+/** A dense row-major memory descriptor of f32 values. */
+export function denseDesc(dnnl: Dnnl, shape: readonly number[], what: string): Uint8Array {
+  const dense = shape.length === 0 ? [1] : shape;
+  const strides: number[] = new Array(dense.length);
+  let stride = 1;
+  for (let i = dense.length - 1; i >= 0; i--) {
+    strides[i] = stride;
+    stride *= dense[i];
+  }
+  const md = new Uint8Array(DNNL.memoryDescBytes);
+  check(
+    dnnl.fn.dnnl_memory_desc_init_by_strides(
+      md,
+      dense.length,
+      dims(dense),
+      DNNL.f32,
+      dims(strides),
+    ),
+    `memory descriptor [${dense}] (${what})`,
+  );
+  return md;
+}
+
+/** A memory descriptor with the given format tag (`DNNL.tag`). */
+export function taggedDesc(dnnl: Dnnl, shape: readonly number[], tag: number, what: string) {
+  const md = new Uint8Array(DNNL.memoryDescBytes);
+  check(
+    dnnl.fn.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag),
+    `memory descriptor [${shape}] (${what})`,
+  );
+  return md;
+}
+
+// V8 keeps typed arrays of up to 64 bytes inside its moving heap, where their address can change
+// between two calls: such arrays are copied into a larger one before native code sees them.
+const SMALL_BYTES = 256;
+
+/** `values` itself, or a copy at a stable address when it is small. */
+export function pinned(values: Float32Array): Float32Array {
+  if (values.byteLength > SMALL_BYTES) return values;
+  const copy = new Float32Array(SMALL_BYTES / 2);
+  copy.set(values);
+  return copy;
+}
+
+/**
+ * Runs `fill` on an array that native code writes: `out` itself, or for a small `out` a larger
+ * array whose first values are copied back.
+ */
+export function writeInto(out: Float32Array, fill: (target: Float32Array) => void): void {
+  if (out.byteLength > SMALL_BYTES) return fill(out);
+  const target = new Float32Array(SMALL_BYTES / 2);
+  fill(target);
+  out.set(target.subarray(0, out.length));
+}
+
+/** A created primitive; `destroy()` frees its native objects. */
+export class Primitive {
+  private readonly cell = new BigUint64Array(1);
+
+  private constructor(
+    readonly dnnl: Dnnl,
+    readonly pd: Pointer,
+    readonly prim: Pointer,
+    readonly what: string,
+  ) {}
+
+  /** Creates the primitive of an operation descriptor (`hint`: the forward one of a backward). */
+  static create(dnnl: Dnnl, opDesc: Uint8Array, what: string, hint: Pointer = null): Primitive {
+    const cell = new BigUint64Array(1);
+    check(
+      dnnl.fn.dnnl_primitive_desc_create(cell, opDesc, null, dnnl.engine, hint),
+      `${what}: primitive descriptor`,
+    );
+    return Primitive.finish(dnnl, outPointer(cell), what);
+  }
+
+  /** Creates a reorder from one memory layout to another. */
+  static reorder(dnnl: Dnnl, from: Pointer, to: Pointer, what: string): Primitive {
+    const cell = new BigUint64Array(1);
+    const e = dnnl.engine;
+    check(
+      dnnl.fn.dnnl_reorder_primitive_desc_create(cell, from, e, to, e, null),
+      `${what}: reorder descriptor`,
+    );
+    return Primitive.finish(dnnl, outPointer(cell), what);
+  }
+
+  private static finish(dnnl: Dnnl, pd: Pointer, what: string): Primitive {
+    const cell = new BigUint64Array(1);
+    const status = dnnl.fn.dnnl_primitive_create(cell, pd);
+    if (status !== 0) dnnl.fn.dnnl_primitive_desc_destroy(pd);
+    check(status, `${what}: primitive creation`);
+    return new Primitive(dnnl, pd, outPointer(cell), what);
+  }
+
+  /** The memory descriptor the primitive uses for `query` (`DNNL.query`). */
+  md(query: number): Pointer {
+    return this.dnnl.fn.dnnl_primitive_desc_query_md(this.pd, query, 0);
+  }
+
+  /** Size in bytes of the memory the primitive uses for `query`. */
+  bytes(query: number): number {
+    return Number(this.dnnl.fn.dnnl_memory_desc_get_size(this.md(query)));
+  }
+
+  /** Runs the primitive on memory objects wrapping the given arrays, then frees the objects. */
+  execute(args: Argument[]): void {
+    const fn = this.dnnl.fn;
+    const memories: Pointer[] = [];
+    const packed = new BigUint64Array(args.length * 2);
+    try {
+      args.forEach(([arg, md, data], i) => {
+        check(
+          fn.dnnl_memory_create(this.cell, md, this.dnnl.engine, Deno.UnsafePointer.of(data)),
+          `${this.what}: memory object`,
+        );
+        const memory = outPointer(this.cell);
+        memories.push(memory);
+        packed[2 * i] = BigInt(arg);
+        packed[2 * i + 1] = BigInt(Deno.UnsafePointer.value(memory));
+      });
+      check(fn.dnnl_primitive_execute(this.prim, this.dnnl.stream, args.length, packed), this.what);
+      check(fn.dnnl_stream_wait(this.dnnl.stream), `${this.what} (wait)`);
+    } finally {
+      for (const memory of memories) fn.dnnl_memory_destroy(memory);
+    }
+  }
+
+  /** Frees the primitive and its descriptor. */
+  destroy(): void {
+    this.dnnl.fn.dnnl_primitive_destroy(this.prim);
+    this.dnnl.fn.dnnl_primitive_desc_destroy(this.pd);
+  }
+}
+
+/** Values kept per key, at most `capacity` of them; the oldest is dropped (and freed) first. */
+export class Cache<T> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(readonly capacity: number, readonly free: (value: T) => void) {}
+
+  /** The value for `key`, made by `make` when absent. */
+  get(key: string, make: () => T): T {
+    let value = this.entries.get(key);
+    if (value === undefined) {
+      value = make();
+      if (this.entries.size >= this.capacity) {
+        const [oldest, old] = this.entries.entries().next().value as [string, T];
+        this.entries.delete(oldest);
+        this.free(old);
+      }
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  /** Number of values held. */
+  get size(): number {
+    return this.entries.size;
+  }
+}
