@@ -6,6 +6,7 @@
 // subclass below takes a `training` setting that, when given, replaces the phase on every call, and
 // saves it in its config. Without it, the layer behaves exactly as TF.js's own.
 import * as tf from "./tf.ts";
+import { batchNormLayerCall } from "./onednn/_batch_norm.ts";
 
 /** Keras's `BatchNormalization` momentum (TF.js's default is the same, spelled out here). */
 export const BATCH_NORM_MOMENTUM = 0.99;
@@ -39,7 +40,9 @@ function batchNormClass(): BatchNormClass {
       const phase = this.fixedTraining === undefined
         ? kwargs
         : { ...kwargs, training: this.fixedTraining };
-      return super.call(inputs, phase);
+      // On the oneDNN backend, training mode runs as one native kernel (and one for its gradient).
+      const native = batchNormLayerCall(this, inputs, phase.training === true);
+      return native ?? super.call(inputs, phase);
     }
     override getConfig(): tf.serialization.ConfigDict {
       const config = super.getConfig();
