@@ -144,6 +144,14 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
     return dw;
   });
+  // The engine clones every tensor it saves for the backward pass; the wasm kernel copies the
+  // data, while tensors are immutable: share it, as the cpu backend and wasm's Reshape do.
+  replace("Identity", (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    if (x.dtype === "string") return wasmKernel("Identity")(args as never) as tf.TensorInfo;
+    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
   registerBatchNormKernels(dnnl);
   registered = true;
 }
