@@ -22,11 +22,12 @@ export type BlockInput = tf.SymbolicTensor | tf.Tensor4D;
 export interface BlockOptions {
   /**
    * Fixes batch normalisation's mode, as `layer(x, training=...)` does in Keras: `true` normalises
-   * with the batch's statistics (and updates the moving averages), `false` with the moving
-   * averages. Left out, the mode follows the phase: training in `fit`, inference in `predict` and
-   * `evaluate`. (The course's functions default to `True`.)
+   * with the batch's statistics (and updates the moving averages), also in `predict` and
+   * `evaluate`; `false` always uses the moving averages; `null` follows the phase (training in
+   * `fit`, inference in `predict` and `evaluate`). Default `true`, as the course's functions have
+   * it.
    */
-  training?: boolean;
+  training?: boolean | null;
   /** Kernel initializer of every convolution in the block. Defaults as in the course. */
   initializer?: Initializer;
   /** Prefix for the block's layer names (such as `"res2a"`); TF.js names them when left out. */
@@ -87,7 +88,10 @@ class BlockBuilder {
 
   batchNorm<T extends BlockInput>(x: T, suffix: string): T {
     return this.use(
-      batchNormalization({ training: this.options.training, name: this.name(suffix) }),
+      batchNormalization({
+        training: this.options.training === undefined ? true : this.options.training ?? undefined,
+        name: this.name(suffix),
+      }),
       x,
     );
   }
@@ -246,8 +250,12 @@ export interface ResNet50Options {
   inputShape?: [number, number, number];
   /** Number of classes of the softmax output. Default 6. */
   classes?: number;
-  /** Fixes batch normalisation's mode in every block (see {@linkcode BlockOptions.training}). */
-  training?: boolean;
+  /**
+   * Batch normalisation's mode in every block (see {@linkcode BlockOptions.training}); default
+   * `true`, as in the course, whose blocks are called with their default. The stem's batch
+   * normalisation follows the phase, as in the course.
+   */
+  training?: boolean | null;
 }
 
 /**
@@ -296,7 +304,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
     kernelInitializer: glorotUniformSeed0(),
     name: "conv1",
   }).apply(x) as tf.SymbolicTensor;
-  x = batchNormalization({ training, name: "bn_conv1" }).apply(x) as tf.SymbolicTensor;
+  x = batchNormalization({ name: "bn_conv1" }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: "relu", name: "relu_conv1" }).apply(
     x,
   ) as tf.SymbolicTensor;

@@ -202,16 +202,27 @@ Deno.test("resNet50() has Keras's parameter counts and output shapes", () => {
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test("resNet50() with training fixed to true normalises with batch statistics in predict", async () => {
-  const model = resNet50({ inputShape: [32, 32, 3], classes: 3, training: true });
-  const bn = model.getLayer("bn_conv1");
+async function blockNormMeans(options: { training?: boolean | null }): Promise<Float32Array> {
+  const model = resNet50({ inputShape: [32, 32, 3], classes: 3, ...options });
+  const bn = model.getLayer("res2a_bn_a");
   const probe = tf.model({ inputs: model.inputs, outputs: bn.output as tf.SymbolicTensor });
   const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 1);
   const y = probe.predict(x) as tf.Tensor;
   const mean = tf.mean(y, [0, 1, 2]);
-  assert((await mean.data()).every((v) => Math.abs(v) < 1e-3), "per-channel means are ~0");
+  const values = (await mean.data()) as Float32Array;
   tf.dispose([x, y, mean]);
   model.dispose();
+  return values;
+}
+
+Deno.test("resNet50() blocks normalise with batch statistics also in predict, as the course's do", async () => {
+  const means = await blockNormMeans({});
+  assert(means.every((v) => Math.abs(v) < 1e-3), "per-channel means are ~0");
+});
+
+Deno.test("resNet50() with training: null lets the blocks follow the phase (moving averages in predict)", async () => {
+  const means = await blockNormMeans({ training: null });
+  assert(means.some((v) => Math.abs(v) > 1e-2), "inference mode does not centre the batch");
 });
 
 Deno.test("resNet50() rejects a bad number of classes", () => {
