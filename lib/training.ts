@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
+import { FusedAdamOptimizer } from "./onednn/_adam.ts";
 
 /** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */
 export const KERAS_ADAM = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
@@ -28,7 +29,13 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     throw new RangeError(`Cannot compile: learning rate ${learningRate} is not a positive number`);
   }
   model.compile({
-    optimizer: tf.train.adam(learningRate, KERAS_ADAM.beta1, KERAS_ADAM.beta2, KERAS_ADAM.epsilon),
+    // TF.js's Adam; on the onednn backend its update runs as one kernel per variable.
+    optimizer: new FusedAdamOptimizer(
+      learningRate,
+      KERAS_ADAM.beta1,
+      KERAS_ADAM.beta2,
+      KERAS_ADAM.epsilon,
+    ),
     loss: "categoricalCrossentropy",
     metrics: ["accuracy"],
   });

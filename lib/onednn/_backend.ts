@@ -8,6 +8,7 @@ import { type Dnnl } from "./_ffi.ts";
 import { type ConvGeometry, ConvPlan } from "./_conv.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
+import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -153,5 +154,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
   registerBatchNormKernels(dnnl);
+  registerAdamKernel();
+  // Optimizers loaded from a checkpoint ("Adam") get the fused update too.
+  tf.serialization.registerClass(FusedAdamOptimizer);
   registered = true;
 }
