@@ -9,6 +9,7 @@ import { type ConvGeometry, ConvPlan } from "./_conv.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
+import { type PoolGeometry, poolPlan } from "./_pooling.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -153,6 +154,59 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
+  // Pooling, forward and backward; other layouts and dilations run the wasm kernels.
+  const poolGeometry = (shape: number[], attrs: tf.NamedAttrMap): PoolGeometry | null => {
+    const info = tf.backend_util.computePool2DInfo(
+      shape as [number, number, number, number],
+      attrs.filterSize as number | [number, number],
+      attrs.strides as number | [number, number],
+      1,
+      attrs.pad as "same" | "valid" | number,
+      attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
+    );
+    const { top, left, bottom, right } = info.padInfo;
+    if (info.dataFormat !== "channelsLast" || Math.min(top, left, bottom, right) < 0) return null;
+    return {
+      n: info.batchSize,
+      h: info.inHeight,
+      w: info.inWidth,
+      c: info.inChannels,
+      kh: info.filterHeight,
+      kw: info.filterWidth,
+      sh: info.strideHeight,
+      sw: info.strideWidth,
+      oh: info.outHeight,
+      ow: info.outWidth,
+      top,
+      left,
+      bottom,
+      right,
+    };
+  };
+  for (const [name, max] of [["MaxPool", true], ["AvgPool", false]] as const) {
+    replace(name, (args) => {
+      const { x } = args.inputs as Record<string, tf.TensorInfo>;
+      const g = x.dtype === "float32" ? poolGeometry(x.shape, args.attrs ?? {}) : null;
+      if (!g) return wasmKernel(name)(args as never) as tf.TensorInfo;
+      const backend = args.backend as WasmBackend;
+      const y = backend.makeOutput([g.n, g.oh, g.ow, g.c], "float32");
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      poolPlan(dnnl, g, max).forwardInto(view(x), view(y));
+      return y;
+    });
+  }
+  for (const [name, max] of [["MaxPoolGrad", true], ["AvgPoolGrad", false]] as const) {
+    replace(name, (args) => {
+      const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
+      const g = poolGeometry(input.shape, args.attrs ?? {});
+      if (!g) return wasmKernel(name)(args as never) as tf.TensorInfo;
+      const backend = args.backend as WasmBackend;
+      const dx = backend.makeOutput(input.shape, "float32");
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      poolPlan(dnnl, g, max).backwardInto(view(dy), max ? view(input) : null, view(dx));
+      return dx;
+    });
+  }
   registerBatchNormKernels(dnnl);
   registerAdamKernel();
   // Optimizers loaded from a checkpoint ("Adam") get the fused update too.
