@@ -263,6 +263,26 @@ export function openDnnl(): Dnnl | null {
   return null;
 }
 
+/**
+ * Sets the number of OpenMP threads oneDNN runs with, through libgomp (Debian's oneDNN is built
+ * with it): call it before the first primitive is created. Returns the count in effect, or null
+ * when the OpenMP runtime cannot be reached (another threading runtime; its own default then).
+ */
+export function setOpenMpThreads(threads: number): number | null {
+  try {
+    const gomp = Deno.dlopen("libgomp.so.1", {
+      omp_set_num_threads: { parameters: ["i32"], result: "void" },
+      omp_get_max_threads: { parameters: [], result: "i32" },
+    });
+    gomp.symbols.omp_set_num_threads(threads);
+    const inEffect = gomp.symbols.omp_get_max_threads();
+    gomp.close();
+    return inEffect;
+  } catch {
+    return null;
+  }
+}
+
 /** Why `openDnnl()` returned null. */
 export function openFailure(): string {
   return openError;

@@ -1,16 +1,25 @@
 /**
  * Native CPU kernels for TF.js through oneDNN (the library PyTorch uses on CPUs), called with
  * Deno's FFI. {@linkcode registerOnednnBackend} registers a backend named `onednn`: the
- * WebAssembly backend (with this project's training kernels) whose convolutions, forward and both
- * gradients, are run by oneDNN on the tensors in its heap.
+ * WebAssembly backend (with this project's training kernels) whose heaviest kernels run in oneDNN
+ * on the tensors in its heap: convolutions (forward and both gradients), pooling and its
+ * gradients, batch normalisation in training mode with its gradient (used by the project's
+ * BatchNormalization layer), and Adam's update (used by `compileModel`'s optimizer).
+ *
+ * oneDNN's thread count is chosen once, at registration: `OMP_NUM_THREADS` when set, else the
+ * number of cores idle at that moment (its threads wait for each other, so a thread sharing a
+ * core with another busy process slows every kernel down).
  *
  * Needs `libdnnl.so.2` (oneDNN 2.x; Debian's `libdnnl2`), found under its usual names or at
  * `ONEDNN_LIBRARY`, and Deno's `--allow-ffi`.
  *
  * @module
  */
-import { openDnnl, openFailure } from "./_ffi.ts";
+import { openDnnl, openFailure, setOpenMpThreads } from "./_ffi.ts";
+import { chooseThreads } from "./_threads.ts";
 import { registerBackend } from "./_backend.ts";
+
+let registered: OnednnStatus | undefined;
 
 /** Whether the `onednn` backend could be registered, and why (not). */
 export interface OnednnStatus {
@@ -34,14 +43,22 @@ export interface OnednnStatus {
  * ```
  */
 export async function registerOnednnBackend(): Promise<OnednnStatus> {
+  if (registered) return registered;
   try {
     const dnnl = openDnnl();
     if (!dnnl) return { available: false, reason: openFailure() };
+    const choice = await chooseThreads();
+    const threads = setOpenMpThreads(choice.threads);
     await registerBackend(dnnl);
-    return {
+    const threadNote = threads === null
+      ? "its default threads"
+      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why})`;
+    registered = {
       available: true,
-      reason: `oneDNN convolutions (${dnnl.path}), other kernels on WebAssembly`,
+      reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling ` +
+        "and Adam; other kernels on WebAssembly",
     };
+    return registered;
   } catch (error) {
     return { available: false, reason: (error as Error).message };
   }
