@@ -207,6 +207,16 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
       return dx;
     });
   }
+  // A cast to the tensor's own type (the ReLU gradient casts its input to float32) is a copy on
+  // wasm; share the data instead.
+  replace("Cast", (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    if (x.dtype !== args.attrs?.dtype || x.dtype === "string") {
+      return wasmKernel("Cast")(args as never) as tf.TensorInfo;
+    }
+    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
   registerBatchNormKernels(dnnl);
   registerAdamKernel();
   // Optimizers loaded from a checkpoint ("Adam") get the fused update too.
