@@ -10,6 +10,7 @@ import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
+import { Cache } from "./_primitive.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -18,7 +19,7 @@ interface WasmBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
-const plans = new Map<string, ConvPlan>();
+const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
 
 function geometry(
   inShape: number[],
@@ -59,12 +60,7 @@ function geometry(
 
 function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
   const key = `${Object.values(g).join(",")}|${withBias}`;
-  let p = plans.get(key);
-  if (!p) {
-    p = new ConvPlan(dnnl, g, withBias);
-    plans.set(key, p);
-  }
-  return p;
+  return plans.get(key, () => new ConvPlan(dnnl, g, withBias));
 }
 
 let registered = false;
@@ -112,7 +108,13 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     // views are taken after the allocation, which may grow (and move) the heap
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
     const result = view(out);
-    plan(dnnl, g, !!bias).forwardInto(view(x), view(filter), bias ? view(bias) : null, result);
+    plan(dnnl, g, !!bias).forwardInto(
+      view(x),
+      view(filter),
+      filter.dataId,
+      bias ? view(bias) : null,
+      result,
+    );
     if (activation === "relu") {
       for (let i = 0; i < result.length; i++) if (result[i] < 0) result[i] = 0;
     }
@@ -130,7 +132,7 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     const backend = args.backend as WasmBackend;
     const dx = backend.makeOutput(inputShape, "float32");
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
-    plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), view(dx));
+    plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), filter.dataId, view(dx));
     return dx;
   });
 

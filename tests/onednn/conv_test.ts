@@ -98,3 +98,28 @@ for (const [shape, k, s, pad, co] of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: "Conv2D on onednn follows a filter change between calls of the same shape",
+  ignore,
+  async fn() {
+    const data = [randomData([2, 6, 6, 3], 1), randomData([3, 3, 3, 4], 2)];
+    const other = randomData([3, 3, 3, 4], 3);
+    const f = (x: tf.Tensor, w: tf.Tensor) => {
+      const w2 = tf.tensor(other.values, other.shape);
+      const outs = [w, w2, w].map((filter) =>
+        tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, "same")
+      );
+      w2.dispose();
+      return outs;
+    };
+    const expected = await runOn("cpu", f, data);
+    const actual = await runOn("onednn", f, data);
+    assertEquals(actual.leaked, 0, "tensors leaked");
+    expected.values.forEach((e, i) => {
+      const error = relativeError(actual.values[i], e);
+      assert(error < TOLERANCE, `call ${i}: relative error ${error}`);
+    });
+    assert(relativeError(expected.values[1], expected.values[0]) > 0.1, "the filters differ");
+  },
+});
