@@ -31,7 +31,7 @@ function batchNormClass(): BatchNormClass {
   };
   class BatchNormalization extends base {
     static className = "BatchNormalization";
-    readonly fixedTraining: boolean | undefined;
+    fixedTraining: boolean | undefined;
     constructor(args: BatchNormArgs) {
       super(args);
       this.fixedTraining = args.training;
@@ -58,6 +58,28 @@ function batchNormClass(): BatchNormClass {
   );
   modeClass = BatchNormalization;
   return modeClass;
+}
+
+/** The batch-normalisation modes {@linkcode setBatchNormMode} can set. */
+export type BatchNormMode = "training" | "inference" | "phase";
+
+/**
+ * Sets the mode of every batch-normalisation layer of `model` built by this library (or loaded
+ * from its checkpoints): "training" uses the batch's statistics, "inference" the moving
+ * averages, "phase" follows fit / predict. Resolves to the number of layers changed.
+ */
+export function setBatchNormMode(model: tf.LayersModel, mode: BatchNormMode): number {
+  const fixed = { training: true, inference: false, phase: undefined }[mode];
+  if (!(mode in { training: 1, inference: 1, phase: 1 })) {
+    throw new RangeError(
+      `Cannot set batch normalisation to "${mode}": expected training, inference or phase`,
+    );
+  }
+  const layers = model.layers.filter((layer) => layer instanceof batchNormClass());
+  for (const layer of layers) {
+    (layer as unknown as { fixedTraining?: boolean }).fixedTraining = fixed;
+  }
+  return layers.length;
 }
 
 /** Registers the layer class for deserialisation (loading a saved model needs it). */

@@ -10,6 +10,8 @@
  */
 import * as tf from "./tf.ts";
 import { batchNormalization } from "./_batch_norm.ts";
+
+export { type BatchNormMode, setBatchNormMode } from "./_batch_norm.ts";
 import { inputConv2d } from "./_input_conv.ts";
 
 /** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convolutionalBlock, identityBlock, resNet50 } from "@lib/resnet.ts";
+import { convolutionalBlock, identityBlock, resNet50, setBatchNormMode } from "@lib/resnet.ts";
 
 await tf.setBackend("cpu");
 
@@ -227,4 +227,22 @@ Deno.test("resNet50() with training: null lets the blocks follow the phase (movi
 
 Deno.test("resNet50() rejects a bad number of classes", () => {
   assertThrows(() => resNet50({ classes: 0 }), RangeError, "0 classes");
+});
+
+Deno.test("setBatchNormMode() switches every batch normalisation of a model, e.g. for one image", async () => {
+  const model = resNet50({ inputShape: [32, 32, 3], classes: 3 });
+  assertEquals(setBatchNormMode(model, "inference"), 53);
+  const bn = model.getLayer("res2a_bn_a");
+  const probe = tf.model({ inputs: model.inputs, outputs: bn.output as tf.SymbolicTensor });
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 1);
+  const y = probe.predict(x) as tf.Tensor;
+  const mean = tf.mean(y, [0, 1, 2]);
+  assert(
+    (await mean.data()).some((v) => Math.abs(v) > 1e-2),
+    "moving averages, not batch statistics",
+  );
+  assertEquals(bn.getConfig().training, false);
+  assertThrows(() => setBatchNormMode(model, "sometimes" as never), RangeError, `"sometimes"`);
+  tf.dispose([x, y, mean]);
+  model.dispose();
 });
