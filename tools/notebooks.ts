@@ -1,14 +1,19 @@
 // Executes the notebooks headless with Deno's Jupyter kernel and checks their outputs.
 //
 //   deno run -A tools/notebooks.ts [--quick] [NAME ...]
+//   deno run -A tools/notebooks.ts --check [--quick] [--expect TEXT]... [--expect-mime TYPE]... [NAME ...]
 //
 // NAME is a notebook file or its number (01, 02); by default both run. --quick shortens training
-// (SIGNS_EPOCHS, SIGNS_TRAIN_LIMIT, unless already set) for CI and keeps its checkpoints in a
-// temporary folder (SIGNS_CHECKPOINT_DIR). Executed notebooks and HTML copies
-// are written to build/notebooks/. The exit status is non-zero when a cell fails or an expected
-// output is missing.
-import { join } from "node:path";
+// (SIGNS_EPOCHS, SIGNS_TRAIN_LIMIT, unless already set) for CI, keeps its checkpoints in a
+// temporary folder (SIGNS_CHECKPOINT_DIR) and stops a cell that runs longer than 15 minutes.
+// Executed notebooks and HTML copies are written to build/notebooks/ (tools/run_notebook.py
+// executes them), then checked: every cell ran without an error, and the outputs contain the
+// texts and MIME types listed below for each notebook (plus any --expect / --expect-mime).
+// --check only checks: it reads build/notebooks/NAME.ipynb (or the executed .ipynb given) and
+// executes nothing. The exit status is non-zero when a cell fails or an expected output is missing.
+import { basename, join } from "node:path";
 import { projectRoot } from "../lib/_paths.ts";
+import { type ExecutedNotebook, notebookProblems, outputCounts } from "./_notebook_check.ts";
 
 interface NotebookRun {
   file: string;
@@ -69,79 +74,158 @@ const NOTEBOOKS: NotebookRun[] = [
   },
 ];
 
-const args = [...Deno.args];
-const quick = args.includes("--quick");
-const names = args.filter((a) => !a.startsWith("--"));
-const selected = names.length === 0 ? NOTEBOOKS : names.map((name) => {
-  const found = NOTEBOOKS.find((n) => n.file === name || n.file.includes(`/${name}`));
-  if (!found) {
-    console.error(
-      `notebooks: unknown notebook "${name}" (known: ${NOTEBOOKS.map((n) => n.file).join(", ")})`,
-    );
-    Deno.exit(2);
-  }
-  return found;
-});
-
-const python = "/usr/bin/python3";
-const probe = await new Deno.Command(python, {
-  args: ["-c", "import nbclient, nbconvert"],
-  stderr: "null",
-})
-  .output().catch(() => null);
-if (!probe?.success) {
-  console.error(
-    "notebooks: Debian's python3-nbclient and jupyter-nbconvert are needed to execute notebooks " +
-      "headless (deno task setup installs them as root).",
-  );
-  Deno.exit(1);
+interface Options {
+  quick: boolean;
+  check: boolean;
+  names: string[];
+  texts: string[];
+  mimeTypes: string[];
 }
 
-// What a run must show: the fixed texts, the live view's last epoch (unless a saved run was
-// loaded, in which case no epoch runs), and in quick mode the fresh start.
+function parseArgs(args: string[]): Options {
+  const options: Options = { quick: false, check: false, names: [], texts: [], mimeTypes: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--check") options.check = true;
+    else if (arg === "--expect" || arg === "--expect-mime") {
+      const value = args[++i];
+      if (value === undefined) fail(`${arg} needs a value`, 2);
+      (arg === "--expect" ? options.texts : options.mimeTypes).push(value);
+    } else if (arg.startsWith("--")) fail(`unknown option "${arg}"`, 2);
+    else options.names.push(arg);
+  }
+  return options;
+}
+
+function fail(message: string, status = 1): never {
+  console.error(`notebooks: ${message}`);
+  Deno.exit(status);
+}
+
+const options = parseArgs(Deno.args);
+const outDir = join(projectRoot, "build", "notebooks");
+
+interface Selected {
+  run: NotebookRun;
+  /** Where its executed copy is (written by a run, read by the checks). */
+  executed: string;
+}
+
+/**
+ * A notebook of the table by name, number or path; with --check also an executed notebook given
+ * by path (checked against the table's entry of the same name, if any, and the --expect options).
+ */
+function find(name: string): Selected {
+  const stem = basename(name, ".ipynb");
+  const run = NOTEBOOKS.find((n) => basename(n.file, ".ipynb") === stem) ??
+    NOTEBOOKS.find((n) => basename(n.file).startsWith(name));
+  const givenPath = options.check && name.endsWith(".ipynb") && !name.startsWith("notebooks/");
+  if (givenPath) {
+    return {
+      run: run ?? { file: name, expect: [], expectMime: [], expectQuick: [], epochs: 0, quick: {} },
+      executed: name,
+    };
+  }
+  if (!run) {
+    fail(`unknown notebook "${name}" (known: ${NOTEBOOKS.map((n) => n.file).join(", ")})`, 2);
+  }
+  return { run, executed: join(outDir, basename(run.file)) };
+}
+const selected = (options.names.length === 0 ? NOTEBOOKS.map((n) => n.file) : options.names)
+  .map(find);
+
+// What a run must show: the fixed texts, and in quick mode (a fresh run that trains) the fresh
+// start and the live view's last epoch; a full run may load a saved model and train no epoch.
 function expected(notebook: NotebookRun, env: Record<string, string>): string[] {
   const epochs = env.SIGNS_EPOCHS ?? Deno.env.get("SIGNS_EPOCHS") ?? String(notebook.epochs);
   return [
     ...notebook.expect,
-    ...(quick ? [...notebook.expectQuick, `Epoch ${epochs}/${epochs}`] : []),
+    ...(options.quick ? [...notebook.expectQuick, `Epoch ${epochs}/${epochs}`] : []),
+    ...options.texts,
   ];
 }
 
+/** Checks an executed notebook; prints its problems and returns whether it passed. */
+async function check(path: string, texts: string[], mimeTypes: string[]): Promise<boolean> {
+  let notebook: ExecutedNotebook;
+  try {
+    notebook = JSON.parse(await Deno.readTextFile(path)) as ExecutedNotebook;
+  } catch (error) {
+    console.error(`notebooks: cannot read the executed notebook "${path}": ${error}`);
+    return false;
+  }
+  const problems = notebookProblems(notebook, { texts, mimeTypes });
+  const name = basename(path, ".ipynb");
+  for (const problem of problems) console.error(`${name}: check failed: ${problem}`);
+  const counts = Object.entries(outputCounts(notebook)).map(([k, v]) => `${k} ${v}`).join(", ");
+  console.log(
+    `${name}: ${problems.length === 0 ? "checks passed" : "checks FAILED"} ` +
+      `(${texts.length} texts, ${mimeTypes.length} output types expected; outputs: ${counts})`,
+  );
+  return problems.length === 0;
+}
+
+async function execute(notebook: NotebookRun, env: Record<string, string>): Promise<boolean> {
+  const python = "/usr/bin/python3";
+  const probe = await new Deno.Command(python, {
+    args: ["-c", "import nbclient, nbconvert"],
+    stderr: "null",
+  }).output().catch(() => null);
+  if (!probe?.success) {
+    fail(
+      "Debian's python3-nbclient and jupyter-nbconvert are needed to execute notebooks " +
+        "headless (deno task setup installs them as root).",
+    );
+  }
+  const { success } = await new Deno.Command(python, {
+    args: [
+      join(projectRoot, "tools", "run_notebook.py"),
+      "--deno",
+      Deno.execPath(),
+      "--out",
+      outDir,
+      "--html",
+      ...(options.quick ? ["--cell-timeout", "900"] : []),
+      join(projectRoot, notebook.file),
+    ],
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return success;
+}
+
 let failures = 0;
-for (const notebook of selected) {
+for (const { run: notebook, executed } of selected) {
   const env: Record<string, string> = {};
-  if (quick) {
+  if (options.quick && !options.check) {
     for (const [name, value] of Object.entries(notebook.quick)) {
       env[name] = Deno.env.get(name) ?? value;
     }
     // A quick run always trains: no checkpoint of an earlier run is found.
     env.SIGNS_CHECKPOINT_DIR = await Deno.makeTempDir({ prefix: "signs-checkpoints-" });
   }
-  console.log(
-    `notebooks: running ${notebook.file}${quick ? ` in quick mode (${JSON.stringify(env)})` : ""}`,
-  );
-  const command = new Deno.Command(python, {
-    args: [
-      join(projectRoot, "tools", "run_notebook.py"),
-      "--deno",
-      Deno.execPath(),
-      "--out",
-      join(projectRoot, "build", "notebooks"),
-      "--html",
-      ...expected(notebook, env).flatMap((text) => ["--expect", text]),
-      ...notebook.expectMime.flatMap((mime) => ["--expect-mime", mime]),
-      join(projectRoot, notebook.file),
-    ],
-    env,
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const { success } = await command.output();
-  if (!success) failures++;
-  if (env.SIGNS_CHECKPOINT_DIR) await Deno.remove(env.SIGNS_CHECKPOINT_DIR, { recursive: true });
+  let passed = true;
+  if (!options.check) {
+    const mode = options.quick ? ` in quick mode (${JSON.stringify(env)})` : "";
+    console.log(`notebooks: running ${notebook.file}${mode}`);
+    try {
+      passed = await execute(notebook, env);
+    } finally {
+      if (env.SIGNS_CHECKPOINT_DIR) {
+        await Deno.remove(env.SIGNS_CHECKPOINT_DIR, { recursive: true });
+      }
+    }
+  }
+  // A failed run has already said which cell failed and how.
+  if (passed) {
+    passed = await check(executed, expected(notebook, env), [
+      ...notebook.expectMime,
+      ...options.mimeTypes,
+    ]);
+  }
+  if (!passed) failures++;
 }
-if (failures > 0) {
-  console.error(`notebooks: ${failures} of ${selected.length} notebooks failed`);
-  Deno.exit(1);
-}
+if (failures > 0) fail(`${failures} of ${selected.length} notebooks failed`);
 console.log(`notebooks: ${selected.length} passed, 0 failed`);

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Executes a notebook with Deno's Jupyter kernel, headless, without losing outputs.
 
-Usage: run_notebook.py --deno PATH --out DIR [--html] [--expect TEXT]... [--expect-mime MIME]... NOTEBOOK
+Usage: run_notebook.py --deno PATH --out DIR [--html] [--cell-timeout SECONDS] NOTEBOOK
 
 The kernel is started from a temporary kernelspec (nothing is installed for the user) in the
 notebook's folder. Each code cell is sent in order; its outputs are collected from IOPub by the
 parent message id. Deno's kernel can report `idle` before the last outputs of a cell arrive, so
 after `idle` the runner keeps reading until IOPub has been quiet for a while. The executed notebook
 (and an HTML copy with --html) is written to DIR even when a cell fails; the exit status is 1 when
-a cell fails or an expectation is not met.
+a cell fails, the kernel dies, or a cell runs longer than --cell-timeout (then it is interrupted).
+Checks of the outputs are tools/notebooks.ts's business.
 """
 import argparse
 import json
@@ -24,6 +25,7 @@ from jupyter_client.manager import KernelManager
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 QUIET_SECONDS = float(os.environ.get("SIGNS_IOPUB_QUIET", "1.0"))
+INTERRUPT_GRACE = 10.0
 
 
 def make_kernelspec(deno: str) -> str:
@@ -117,20 +119,37 @@ def drain(kc, run_by_msg, displays, until, quiet):
                 return
 
 
-def output_texts(nb):
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output["output_type"] == "stream":
-                yield output["text"]
-            elif output["output_type"] in ("display_data", "execute_result"):
-                for mime in ("text/plain", "text/html"):
-                    if mime in output["data"]:
-                        yield str(output["data"][mime])
+def wait_for_reply(kc, km, runs, displays, msg_id, t0, cell_timeout):
+    """The kernel's execute_reply to msg_id, reading IOPub meanwhile; returns (reply, problem).
 
-
-def count_mime(nb, mime):
-    return sum(1 for cell in nb.cells for output in cell.get("outputs", [])
-               if output["output_type"] in ("display_data", "execute_result") and mime in output["data"])
+    A cell that runs past cell_timeout seconds (0: no limit) is interrupted; if it then does not
+    answer within INTERRUPT_GRACE seconds, or the kernel dies, there is no reply.
+    """
+    interrupted_at = None
+    while True:
+        drain(kc, runs, displays, lambda: True, 0)
+        try:
+            candidate = kc.get_shell_msg(timeout=0.2)
+            if candidate["parent_header"].get("msg_id") == msg_id:
+                if interrupted_at is not None:
+                    drain(kc, runs, displays, lambda: True, QUIET_SECONDS)
+                    return candidate, f"it ran past {cell_timeout:.0f}s and was interrupted"
+                return candidate, None
+        except queue.Empty:
+            pass
+        if not km.is_alive():
+            drain(kc, runs, displays, lambda: True, 0)
+            if interrupted_at is not None:
+                return None, f"it ran past {cell_timeout:.0f}s; interrupted, the kernel stopped"
+            return None, "the kernel died"
+        now = time.monotonic()
+        if interrupted_at is None and cell_timeout and now - t0 > cell_timeout:
+            print(f"cell ran past {cell_timeout:.0f}s: interrupting it", file=sys.stderr, flush=True)
+            km.interrupt_kernel()
+            interrupted_at = now
+        elif interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
+            drain(kc, runs, displays, lambda: True, QUIET_SECONDS)
+            return None, f"it ran past {cell_timeout:.0f}s and did not stop when interrupted"
 
 
 def main():
@@ -139,8 +158,7 @@ def main():
     parser.add_argument("--deno", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--html", action="store_true")
-    parser.add_argument("--expect", action="append", default=[])
-    parser.add_argument("--expect-mime", action="append", default=[])
+    parser.add_argument("--cell-timeout", type=float, default=0, help="seconds; 0 for no limit")
     parser.add_argument("--startup-timeout", type=float, default=120)
     args = parser.parse_args()
 
@@ -166,24 +184,19 @@ def main():
             t0 = time.monotonic()
             msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False)
             runs[msg_id] = run
-            reply = None
-            while reply is None:
-                drain(kc, runs, displays, lambda: True, 0)
-                try:
-                    candidate = kc.get_shell_msg(timeout=0.2)
-                    if candidate["parent_header"].get("msg_id") == msg_id:
-                        reply = candidate
-                except queue.Empty:
-                    if not km.is_alive():
-                        raise RuntimeError(f"the kernel died while running cell {number}")
-            drain(kc, runs, displays, lambda: run.idle, QUIET_SECONDS)
+            reply, problem = wait_for_reply(kc, km, runs, displays, msg_id, t0, args.cell_timeout)
+            # After the reply, outputs may still come: read until the kernel is idle and quiet.
+            if problem is None:
+                drain(kc, runs, displays, lambda: run.idle, QUIET_SECONDS)
             cell.outputs = run.outputs
             seconds = time.monotonic() - t0
-            status = reply["content"]["status"]
+            status = reply["content"]["status"] if reply else "failed"
             print(f"{name}: cell {number}/{len(code_cells)} {status} ({seconds:.1f}s)", flush=True)
-            if status != "ok":
+            if problem is None and status != "ok":
                 err = run.error or reply["content"]
-                failed = (number, cell.source, f"{err.get('ename')}: {ANSI.sub('', str(err.get('evalue')))}")
+                problem = f"{err.get('ename')}: {ANSI.sub('', str(err.get('evalue')))}"
+            if problem is not None:
+                failed = (number, cell.source, problem)
                 break
     finally:
         kc.stop_channels()
@@ -202,20 +215,7 @@ def main():
         number, source, message = failed
         print(f"\n{name}: cell {number} failed: {message}\n--- cell {number} ---\n{source}\n---", file=sys.stderr)
         return 1
-    problems = []
-    texts = "\n".join(output_texts(nb))
-    for expected in args.expect:
-        if expected not in texts:
-            problems.append(f"no output contains {expected!r}")
-    for mime in args.expect_mime:
-        if count_mime(nb, mime) == 0:
-            problems.append(f"no output of type {mime}")
-    for problem in problems:
-        print(f"{name}: check failed: {problem}", file=sys.stderr)
-    if not problems and (args.expect or args.expect_mime):
-        print(f"{name}: {len(args.expect) + len(args.expect_mime)} output checks passed")
-    return 1 if problems else 0
-
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,24 +24,35 @@ interface Output {
 // nbformat stores multi-line strings as lists of lines.
 const text = (value: unknown) => (Array.isArray(value) ? value.join("") : value);
 
+async function runNotebook(fixture: string, out: string, extra: string[] = []) {
+  const result = await new Deno.Command(python, {
+    args: [
+      join(root, "tools", "run_notebook.py"),
+      "--deno",
+      Deno.execPath(),
+      "--out",
+      out,
+      ...extra,
+      join(root, "tests", "fixtures", fixture),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
+}
+
 Deno.test({
   name: "run_notebook.py keeps late outputs, stops at the failing cell and exits 1",
   ignore: !haveJupyter,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "signs-runner-" });
-    const result = await new Deno.Command(python, {
-      args: [
-        join(root, "tools", "run_notebook.py"),
-        "--deno",
-        Deno.execPath(),
-        "--out",
-        out,
-        join(root, "tests", "fixtures", "runner_check.ipynb"),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(result.stderr);
+    const result = await runNotebook("runner_check.ipynb", out);
+    const stderr = result.stderr;
     assertEquals(result.code, 1, stderr);
     assertStringIncludes(stderr, "cell 4 failed: RangeError: deliberate failure");
     const notebook = JSON.parse(await Deno.readTextFile(join(out, "runner_check.ipynb")));
@@ -58,6 +69,60 @@ Deno.test({
     );
     assertEquals(outputs[3][0].evalue, "deliberate failure");
     assertEquals(outputs[4], [], "cells after the failure do not run");
+    assertStringIncludes(result.stdout, "runner_check: cell 1/5 ok (");
+
+    // The check mode reads the executed copy and names what is wrong with it.
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(root, "tools", "notebooks.ts"),
+        "--check",
+        join(out, "runner_check.ipynb"),
+        "--expect",
+        "hello from the kernel",
+        "--expect",
+        "never runs",
+        "--expect-mime",
+        "image/png",
+        "--expect-mime",
+        "application/vnd.plotly.v1+json",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const checkErr = new TextDecoder().decode(check.stderr);
+    assertEquals(check.code, 1);
+    assertEquals(
+      checkErr.split("\n").filter((l) => l.includes("check failed")),
+      [
+        "runner_check: check failed: code cell 4 failed: RangeError: deliberate failure",
+        "runner_check: check failed: code cell 5 did not run",
+        'runner_check: check failed: no output contains "never runs"',
+        "runner_check: check failed: no output of type application/vnd.plotly.v1+json",
+      ],
+    );
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "run_notebook.py stops a cell that runs past --cell-timeout and keeps what it printed",
+  ignore: !haveJupyter,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "signs-runner-" });
+    const result = await runNotebook("runner_timeout.ipynb", out, ["--cell-timeout", "3"]);
+    assertEquals(result.code, 1, result.stderr);
+    assertStringIncludes(result.stderr, "cell 2 failed: it ran past 3s");
+    const notebook = JSON.parse(await Deno.readTextFile(join(out, "runner_timeout.ipynb")));
+    const outputs: Output[][] = notebook.cells.filter((c: { cell_type: string }) =>
+      c.cell_type === "code"
+    ).map((c: { outputs: Output[] }) => c.outputs);
+    assertEquals(outputs.map((o) => o.map((x) => text(x.text))), [
+      ["started\n"],
+      ["spinning\n"],
+      [],
+    ]);
     await Deno.remove(out, { recursive: true });
   },
 });
