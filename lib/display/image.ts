@@ -18,9 +18,19 @@ export interface RgbImage {
 }
 
 /**
- * The pixels of a [height, width, 3] (or [1, height, width, 3]) tensor as bytes. Values are taken
- * as 0..255 when the tensor is int32 or any value exceeds 1, else as 0..1 and multiplied by 255;
- * then rounded and clipped. Does not dispose the tensor.
+ * The pixels of a [height, width, 3] (or [1, height, width, 3]) tensor as bytes, or of image
+ * `index` of a [n, height, width, 3] batch. Values are taken as 0..255 when the tensor is int32
+ * or any value exceeds 1, else as 0..1 and multiplied by 255; then rounded and clipped. Does not
+ * dispose the tensor.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const image = tf.tensor3d([0, 0.5, 1], [1, 1, 3]);
+ * assertEquals(Array.from(imageBytes(image).data), [0, 128, 255]);
+ * image.dispose();
+ * ```
  */
 export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
   if (index !== undefined) {
@@ -54,7 +64,16 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
   return { height: shape[0], width: shape[1], data };
 }
 
-/** Enlarges an image `factor` times by repeating pixels (small images stay sharp). */
+/**
+ * Enlarges an image `factor` times by repeating pixels (small images stay sharp).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const big = upscale({ width: 1, height: 1, data: Uint8Array.of(9, 8, 7) }, 2);
+ * assertEquals([big.width, big.height, big.data.length], [2, 2, 12]);
+ * ```
+ */
 export function upscale(image: RgbImage, factor: number): RgbImage {
   if (!Number.isInteger(factor) || factor < 1) {
     throw new RangeError(`Cannot enlarge an image ${factor} times: expected a positive integer`);
@@ -73,8 +92,24 @@ export function upscale(image: RgbImage, factor: number): RgbImage {
   return { width, height, data };
 }
 
-/** PNG bytes of an RGB image, encoded by fast-png. */
+/**
+ * PNG bytes of an RGB image, encoded by fast-png.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { decode } from "fast-png";
+ * const png = encodePng({ width: 1, height: 1, data: Uint8Array.of(255, 0, 0) });
+ * assertEquals(Array.from(decode(png).data), [255, 0, 0]);
+ * ```
+ */
 export function encodePng(image: RgbImage): Uint8Array {
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new RangeError(
+      `Cannot encode a ${image.width}x${image.height} image from ${image.data.length} bytes: ` +
+        `expected ${image.width * image.height * 3}`,
+    );
+  }
   return encode({
     width: image.width,
     height: image.height,
@@ -82,6 +117,54 @@ export function encodePng(image: RgbImage): Uint8Array {
     channels: 3,
     depth: 8,
   });
+}
+
+function isRgbImage(value: unknown): value is RgbImage {
+  return typeof value === "object" && value !== null && !(value instanceof tf.Tensor) &&
+    (value as RgbImage).data instanceof Uint8Array;
+}
+
+/** The bytes of an image given as a tensor or as an {@linkcode RgbImage}. */
+function pixelsOf(image: tf.Tensor | RgbImage, index?: number): RgbImage {
+  if (image instanceof tf.Tensor) return imageBytes(image, index);
+  if (isRgbImage(image)) {
+    if (index !== undefined) {
+      throw new TypeError(`Cannot pick image ${index} of a single RGB image: index needs a batch`);
+    }
+    return image;
+  }
+  throw new TypeError(
+    `Cannot show ${typeof image === "object" ? "this object" : typeof image} as an image: ` +
+      "expected a tensor or { width, height, data: Uint8Array }",
+  );
+}
+
+/** Options of {@linkcode toPng}. */
+export interface ToPngOptions {
+  /** Which image of a batch [n, height, width, 3] to encode. */
+  index?: number;
+  /** Integer enlargement factor. Default 1. */
+  scale?: number;
+}
+
+/**
+ * PNG bytes of an image: a [height, width, 3] tensor (values 0..255 or 0..1, see
+ * {@linkcode imageBytes}), image `index` of a batch, or RGB bytes. Does not dispose the tensor.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { decode } from "fast-png";
+ * import * as tf from "../tf.ts";
+ * const green = tf.tensor3d([0, 1, 0], [1, 1, 3]);
+ * const png = decode(toPng(green, { scale: 2 }));
+ * assertEquals([png.width, png.height], [2, 2]);
+ * assertEquals(Array.from(png.data.slice(0, 3)), [0, 255, 0]);
+ * green.dispose();
+ * ```
+ */
+export function toPng(image: tf.Tensor | RgbImage, options: ToPngOptions = {}): Uint8Array {
+  return encodePng(upscale(pixelsOf(image, options.index), options.scale ?? 1));
 }
 
 /** Options of {@linkcode showImage}. */
@@ -106,9 +189,9 @@ export interface ImageView extends Displayable {
 }
 
 /**
- * A picture of one image tensor ([height, width, 3], values 0..255 or 0..1), or of image `index`
- * of a batch, for a notebook: a PNG output, with the caption as plain text beside it. Does not
- * dispose the tensor.
+ * A picture of one image for a notebook: a [height, width, 3] tensor (values 0..255 or 0..1),
+ * image `index` of a batch, or RGB bytes. Displays as a PNG output, with the caption as its
+ * plain-text form. Does not dispose the tensor.
  *
  * @example
  * ```ts
@@ -120,8 +203,8 @@ export interface ImageView extends Displayable {
  * red.dispose();
  * ```
  */
-export function showImage(image: tf.Tensor, options: ShowImageOptions = {}): ImageView {
-  const big = upscale(imageBytes(image, options.index), options.scale ?? 3);
+export function showImage(image: tf.Tensor | RgbImage, options: ShowImageOptions = {}): ImageView {
+  const big = upscale(pixelsOf(image, options.index), options.scale ?? 3);
   const png = encodePng(big);
   const { caption } = options;
   return displayable({ png, width: big.width, height: big.height, caption }, (): MimeBundle => ({
@@ -149,17 +232,34 @@ export interface ImageGrid extends Displayable {
 }
 
 /**
- * A grid of images with captions, from a [n, height, width, 3] tensor or a list of [height, width,
- * 3] tensors. Displays as an HTML table of PNG pictures. Does not dispose the tensors.
+ * A grid of images with captions, from a [n, height, width, 3] tensor or a list of images
+ * ([height, width, 3] tensors or RGB bytes). Displays as an HTML table of PNG pictures. Does not
+ * dispose the tensors.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const images = tf.zeros([3, 4, 4, 3]);
+ * const grid = showImages(images, { captions: ["a", "b", "c"], columns: 2 });
+ * assertEquals(grid.images.map((view) => view.caption), ["a", "b", "c"]);
+ * images.dispose();
+ * ```
  */
 export function showImages(
-  images: tf.Tensor | tf.Tensor[],
+  images: tf.Tensor | (tf.Tensor | RgbImage)[],
   options: ShowImagesOptions = {},
 ): ImageGrid {
-  const list = Array.isArray(images) ? images : tf.unstack(images);
+  if (!Array.isArray(images) && images.rank !== 4) {
+    throw new TypeError(
+      `Cannot show a grid of images from a tensor of shape [${images.shape.join(", ")}]: ` +
+        "expected [n, height, width, 3]",
+    );
+  }
+  const count = Array.isArray(images) ? images.length : images.shape[0];
   const captions = options.captions ?? [];
-  if (captions.length > 0 && captions.length !== list.length) {
-    throw new RangeError(`Cannot show ${list.length} images with ${captions.length} captions`);
+  if (captions.length > 0 && captions.length !== count) {
+    throw new RangeError(`Cannot show ${count} images with ${captions.length} captions`);
   }
   const columns = options.columns ?? 8;
   if (!Number.isInteger(columns) || columns < 1) {
@@ -167,10 +267,12 @@ export function showImages(
       `Cannot lay out images in ${columns} columns: expected a positive integer`,
     );
   }
-  const views = list.map((image, i) =>
-    showImage(image, { caption: captions[i], scale: options.scale ?? 2 })
-  );
-  if (!Array.isArray(images)) tf.dispose(list);
+  const views = Array.from({ length: count }, (_, i) => {
+    const view = { caption: captions[i], scale: options.scale ?? 2 };
+    return Array.isArray(images)
+      ? showImage(images[i], view)
+      : showImage(images, { ...view, index: i });
+  });
   const cells = views.map((view) =>
     `<td style="text-align:center;padding:4px"><img src="data:image/png;base64,${
       toBase64(view.png)
@@ -206,6 +308,17 @@ export interface ClassGalleryOptions {
  * The first `perClass` images of every class, one row per class, captioned with the label: how
  * much the pictures of one class vary. `labels` is a [1, m] or [m] tensor of class numbers. Does
  * not dispose its inputs.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const images = tf.zeros([3, 2, 2, 3]) as tf.Tensor4D;
+ * const labels = tf.tensor1d([1, 0, 1], "int32");
+ * const grid = await classGallery(images, labels, { perClass: 1 });
+ * assertEquals(grid.images.map((view) => view.caption), ["y = 0 (#1)", "y = 1 (#0)"]);
+ * tf.dispose([images, labels]);
+ * ```
  */
 export async function classGallery(
   images: tf.Tensor4D,

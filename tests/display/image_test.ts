@@ -7,6 +7,7 @@ import {
   JUPYTER_DISPLAY,
   showImage,
   showImages,
+  toPng,
   upscale,
 } from "@lib/display/mod.ts";
 
@@ -48,7 +49,8 @@ Deno.test("showImages() lays out captioned PNGs in rows", () => {
   const images = tf.zeros([5, 2, 2, 3]);
   const before = tf.memory().numTensors;
   const grid = showImages(images, { captions: ["a", "b", "c", "d", "<e>"], columns: 2 });
-  assertEquals(tf.memory().numTensors, before);
+  assertThrows(() => showImages(images, { captions: ["a"] }), RangeError);
+  assertEquals(tf.memory().numTensors, before, "no tensor left behind, also when it throws");
   const html = bundleOf(grid)["text/html"] as string;
   assertEquals(html.match(/<tr>/g)?.length, 3);
   assertEquals(html.match(/data:image\/png;base64,/g)?.length, 5);
@@ -89,4 +91,32 @@ Deno.test("showImage() picks one image of a batch by index, without leaks", () =
     "Cannot show image 2 of a tensor of shape [2, 1, 1, 3]",
   );
   batch.dispose();
+});
+
+Deno.test("toPng() encodes a tensor, one image of a batch, or RGB bytes, decoding to the same pixels", () => {
+  const batch = tf.tensor4d([10, 20, 30, 40, 50, 60], [2, 1, 1, 3], "int32");
+  const before = tf.memory().numTensors;
+  assertEquals(Array.from(decode(toPng(batch, { index: 1 })).data), [40, 50, 60]);
+  assertEquals(tf.memory().numTensors, before);
+  const bytes = { width: 2, height: 1, data: Uint8Array.of(1, 2, 3, 4, 5, 6) };
+  const png = decode(toPng(bytes, { scale: 2 }));
+  assertEquals([png.width, png.height], [4, 2]);
+  assertEquals(Array.from(png.data.slice(0, 12)), [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+  assertThrows(
+    () => toPng({ width: 2, height: 2, data: new Uint8Array(3) }),
+    RangeError,
+    "2x2 image from 3 bytes: expected 12",
+  );
+  assertThrows(() => toPng("image" as never), TypeError, "Cannot show string as an image");
+  batch.dispose();
+});
+
+Deno.test("showImage() and showImages() accept RGB bytes as well as tensors", () => {
+  const red = { width: 1, height: 1, data: Uint8Array.of(255, 0, 0) };
+  const view = showImage(red, { scale: 1, caption: "red" });
+  assertEquals(Array.from(decode(view.png).data), [255, 0, 0]);
+  const blue = tf.tensor3d([0, 0, 1], [1, 1, 3]);
+  const grid = showImages([red, blue], { scale: 1 });
+  assertEquals(grid.images.map((v) => Array.from(decode(v.png).data)), [[255, 0, 0], [0, 0, 255]]);
+  blue.dispose();
 });
