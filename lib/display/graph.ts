@@ -39,7 +39,20 @@ function shapeOf(layer: tf.layers.Layer): string {
     : formatShape(shape as tf.Shape);
 }
 
-/** The DOT text of a model's graph: one node per layer (or per block), edges from inbound layers. */
+/**
+ * The DOT text of a model's graph: one node per layer (or per block), edges from inbound layers.
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const input = tf.input({ shape: [3], name: "x" });
+ * const output = tf.layers.dense({ units: 2, name: "out" }).apply(input) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: input, outputs: output });
+ * assertStringIncludes(modelDot(model), '"x" -> "out";');
+ * model.dispose();
+ * ```
+ */
 export function modelDot(model: tf.LayersModel, options: ModelGraphOptions = {}): string {
   const nodeOf = (layer: tf.layers.Layer) => {
     const block = options.collapseBlocks ? BLOCK.exec(layer.name)?.[1] : undefined;
@@ -98,7 +111,20 @@ export function modelDot(model: tf.LayersModel, options: ModelGraphOptions = {})
 /**
  * A picture of a model's graph: each layer with its type and output shape, arrows from the layers
  * that feed it. Residual blocks are framed, and each shortcut shows as a second arrow into an
- * `Add` layer; `collapseBlocks` draws each block as one node for an overview.
+ * `Add` layer; `collapseBlocks` draws each block as one node for an overview. Displays as SVG
+ * inside HTML (nbconvert's HTML export drops bare SVG outputs).
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const input = tf.input({ shape: [3], name: "x" });
+ * const output = tf.layers.dense({ units: 2, name: "out" }).apply(input) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: input, outputs: output });
+ * const graph = await modelGraph(model);
+ * assertStringIncludes(graph.svg, "out: Dense");
+ * model.dispose();
+ * ```
  */
 export async function modelGraph(
   model: tf.LayersModel,

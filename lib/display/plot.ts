@@ -33,7 +33,18 @@ const PLOTLY_PATH = join(
 let plotlyEmbedded = false;
 let chartCounter = 0;
 
-/** Makes the next chart embed the Plotly library again (for a new page, such as a re-run notebook). */
+/**
+ * Makes the next chart embed the Plotly library again (for a new page, such as a re-run notebook,
+ * or an output that replaces the one that carried the library).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * resetPlotlyEmbedding();
+ * const bundle = linePlot({ x: [1], series: { loss: [1] } })[Symbol.for("Jupyter.display")]();
+ * assert((bundle["text/html"] as string).includes("<script"));
+ * ```
+ */
 export function resetPlotlyEmbedding(): void {
   plotlyEmbedded = false;
 }
@@ -62,7 +73,17 @@ function chartHtml(figure: PlotlyFigure): string {
     `(its first chart carries the library)."; }})();</script>`;
 }
 
-/** Wraps a Plotly figure as a chart for a notebook. */
+/**
+ * Wraps a Plotly figure (any trace types of Plotly's cartesian bundle) as a chart for a notebook.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const view = chart({ data: [{ type: "bar", x: ["a", "b"], y: [3, 1] }], layout: {} });
+ * const bundle = view[Symbol.for("Jupyter.display")]();
+ * assertEquals(Object.keys(bundle), ["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
+ * ```
+ */
 export function chart(figure: PlotlyFigure): ChartView {
   return displayable({ figure }, (): MimeBundle => ({
     "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout },
@@ -135,7 +156,17 @@ export interface HeatmapOptions {
   yLabel?: string;
 }
 
-/** A heat map with the value written in each cell (a confusion matrix, for one). */
+/**
+ * A heat map with the value written in each cell (a confusion matrix, for one); larger values
+ * are darker, and the first row is at the top.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const view = heatmap({ z: [[3, 1], [0, 4]], x: ["0", "1"], y: ["0", "1"], xLabel: "predicted" });
+ * assertEquals(view.figure.data[0].z, [[3, 1], [0, 4]]);
+ * ```
+ */
 export function heatmap(options: HeatmapOptions): ChartView {
   const { z, x, y } = options;
   if (z.length !== y.length || z.some((row) => row.length !== x.length)) {

@@ -68,6 +68,24 @@ function shapeText(shape: tf.Shape | tf.Shape[]): string {
 /**
  * A Keras-like summary of a model: one row per layer with its type, output shape, parameter count
  * and the layers it is connected to, then the total, trainable and non-trainable parameters.
+ * Displays as an HTML table (and as aligned text).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const input = tf.input({ shape: [3], name: "x" });
+ * const output = tf.layers.dense({ units: 2, name: "out" }).apply(input) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: input, outputs: output });
+ * const summary = modelSummary(model);
+ * assertEquals(summary.rows[1], {
+ *   layer: "out (Dense)",
+ *   outputShape: "(None, 2)",
+ *   params: 8,
+ *   connectedTo: ["x"],
+ * });
+ * model.dispose();
+ * ```
  */
 export function modelSummary(model: tf.LayersModel): ModelSummary {
   const rows: SummaryRow[] = model.layers.map((layer) => ({
