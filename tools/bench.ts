@@ -1,12 +1,18 @@
 // Training speed per backend: one JSON line per (model, backend), so runs can be compared.
 //
 //   deno run -A tools/bench.ts [--backends=wasm,cpu] [--models=resnet50,baseline] [--steps=N]
+//                              [--profile] [--pytorch=no]
 //
 // For each case: a warm-up step, then N timed training steps (trainOnBatch) on random data of
 // the SIGNS shapes; images per second, the projected time of one epoch of 1080 images (and of 100
 // epochs for the baseline, whose notebook trains that long), the peak resident memory, and the
 // tensor count before and after the timed steps (equal when nothing leaks). ResNet-50 on the
 // plain-JavaScript cpu backend is skipped unless asked for: one step takes minutes.
+//
+// Where PyTorch is installed (/usr/bin/python3 with torch), tools/bench_torch.py times the same
+// models with the same batch and step counts in the same run, and one more line per model and
+// backend gives the ratio of the epoch times (ours / PyTorch's; below 1 is faster). --profile
+// adds the kernels of one more training step, by total time, one line each.
 import * as tf from "../lib/tf.ts";
 import { BACKEND_ORDER, useBackend } from "../lib/backend.ts";
 import { convolutionalModel } from "../lib/baseline.ts";
@@ -28,6 +34,12 @@ type ModelName = keyof typeof MODELS;
 const backends = option("backends")?.split(",") ?? [...BACKEND_ORDER];
 const models = (option("models")?.split(",") ?? Object.keys(MODELS)) as ModelName[];
 const stepsOverride = option("steps") === undefined ? undefined : Number(option("steps"));
+const profile = Deno.args.includes("--profile");
+const withPytorch = option("pytorch") !== "no";
+if (stepsOverride !== undefined && !(Number.isInteger(stepsOverride) && stepsOverride > 0)) {
+  console.error(`bench: --steps must be a positive integer, got "${option("steps")}"`);
+  Deno.exit(2);
+}
 
 for (const model of models) {
   if (!(model in MODELS)) {
@@ -36,6 +48,28 @@ for (const model of models) {
   }
 }
 
+/** The kernels of one training step by total time, with the step's wall time. */
+async function profileStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const start = performance.now();
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  const wallMs = performance.now() - start;
+  const byKernel = new Map<string, { calls: number; ms: number }>();
+  for (const kernel of info.kernels) {
+    // Op scopes (names ending in __op) wrap kernels that are listed themselves.
+    if (kernel.name.endsWith("__op")) continue;
+    const entry = byKernel.get(kernel.name) ?? { calls: 0, ms: 0 };
+    entry.calls++;
+    entry.ms += typeof kernel.kernelTimeMs === "number" ? kernel.kernelTimeMs : 0;
+    byKernel.set(kernel.name, entry);
+  }
+  const kernelMs = [...byKernel.values()].reduce((sum, k) => sum + k.ms, 0);
+  return { wallMs, kernelMs, kernels: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
+}
+
+// epoch seconds by model and backend, for the ratios
+const epochTimes = new Map<string, Map<string, number>>();
 const explicitBackends = option("backends") !== undefined;
 for (const backend of backends) {
   try {
@@ -77,6 +111,8 @@ for (const backend of backends) {
     const secondsPerStep = (performance.now() - start) / 1000 / steps;
     const tensorsAfter = tf.memory().numTensors;
     const epochSeconds = Math.ceil(EPOCH_IMAGES / spec.batch) * secondsPerStep;
+    if (!epochTimes.has(name)) epochTimes.set(name, new Map());
+    epochTimes.get(name)!.set(backend, epochSeconds);
     console.log(JSON.stringify({
       model: name,
       backend,
@@ -92,7 +128,74 @@ for (const backend of backends) {
       tensorsAfter,
       date: new Date().toISOString(),
     }));
+    if (profile) {
+      const p = await profileStep(model, x, y);
+      console.log(JSON.stringify({
+        profile: name,
+        backend,
+        wallMs: +p.wallMs.toFixed(1),
+        kernelMs: +p.kernelMs.toFixed(1),
+        kernels: p.kernels.length,
+      }));
+      for (const [kernel, { calls, ms }] of p.kernels) {
+        if (ms < p.kernelMs / 500) continue;
+        console.log(JSON.stringify({
+          profile: name,
+          backend,
+          kernel,
+          calls,
+          ms: +ms.toFixed(2),
+          percent: +((100 * ms) / p.kernelMs).toFixed(1),
+        }));
+      }
+    }
     tf.dispose([x, y]);
     disposeModel(model);
+  }
+}
+
+/** Runs tools/bench_torch.py for one model; its JSON lines, or null when it could not run. */
+async function pytorchLines(model: ModelName, steps: number): Promise<Record<string, unknown>[]> {
+  const script = new URL("./bench_torch.py", import.meta.url).pathname;
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("/usr/bin/python3", {
+      args: [script, `--models=${model}`, `--steps=${steps}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    return [{ backend: "pytorch", available: false, reason: `/usr/bin/python3: ${error}` }];
+  }
+  const lines = new TextDecoder().decode(output.stdout).split("\n").filter((l) => l.trim());
+  if (!output.success) {
+    const reason = new TextDecoder().decode(output.stderr).trim().split("\n").at(-1);
+    return [{ backend: "pytorch", available: false, reason: `bench_torch.py failed: ${reason}` }];
+  }
+  return lines.map((line) => JSON.parse(line));
+}
+
+if (withPytorch) {
+  for (const model of models) {
+    const ours = epochTimes.get(model);
+    if (!ours) continue;
+    const steps = stepsOverride ?? MODELS[model].steps;
+    const lines = await pytorchLines(model, steps);
+    for (const line of lines) console.log(JSON.stringify(line));
+    const line = lines.find((l) => l.model === model);
+    if (!line) break; // not installed: said once
+    // the unrounded figure where there is one
+    const torch = typeof line.hundredEpochsSeconds === "number"
+      ? line.hundredEpochsSeconds / 100
+      : line.epochSeconds as number;
+    for (const [backend, seconds] of ours) {
+      console.log(JSON.stringify({
+        model,
+        compare: `${backend}/pytorch`,
+        epochSeconds: +seconds.toFixed(2),
+        pytorchEpochSeconds: +torch.toFixed(2),
+        ratio: +(seconds / torch).toFixed(2),
+      }));
+    }
   }
 }

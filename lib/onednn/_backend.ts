@@ -1,8 +1,10 @@
-// The `onednn` backend: TF.js's WebAssembly backend (fast element-wise kernels, with this
-// project's training kernels) whose convolutions, forward and both gradients, are run by oneDNN
-// on the tensors in the WebAssembly heap. It shares the wasm backend's instance, so tensors never
-// move between the two. Cases oneDNN is not asked to cover here (dilation, channels-first data,
-// fused activations other than ReLU) run the wasm kernels.
+// The `onednn` backend: TF.js's WebAssembly backend (with this project's training kernels) whose
+// heavy kernels are run by oneDNN on the tensors in the WebAssembly heap: convolutions, forward
+// and both gradients, pooling, large element-wise operations and sums over leading axes (batch
+// normalisation and Adam register their own kernels). It shares the wasm backend's instance, so
+// tensors never move between the two. Cases oneDNN is not asked to cover here (dilation,
+// channels-first data, fused activations other than ReLU, other dtypes, small tensors) run the
+// wasm kernels.
 import * as tf from "../tf.ts";
 import { type Dnnl } from "./_ffi.ts";
 import { type ConvGeometry, ConvPlan } from "./_conv.ts";
@@ -11,6 +13,7 @@ import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
 import { Cache } from "./_primitive.ts";
+import { BINARY_ALGS, binaryInto, NATIVE_MIN_SIZE, reluInto, sumRowsInto } from "./_elementwise.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -219,6 +222,84 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
+  // Large float32 element-wise operations and reductions (see _elementwise.ts).
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  for (const name of Object.keys(BINARY_ALGS) as (keyof typeof BINARY_ALGS)[]) {
+    replace(name, (args) => {
+      let { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+      const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const full = (t: tf.TensorInfo) =>
+        t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+      // oneDNN broadcasts the second operand only; add and multiply may swap theirs.
+      if (!full(a) && name !== "Sub" && full(b)) [a, b] = [b, a];
+      if (
+        a.dtype !== "float32" || b.dtype !== "float32" || !full(a) ||
+        size(shape) < NATIVE_MIN_SIZE || shape.length > 6
+      ) {
+        return wasmKernel(name)(args as never) as tf.TensorInfo;
+      }
+      let aShape = shape;
+      let bShape = [...new Array(shape.length - b.shape.length).fill(1), ...b.shape];
+      const channels = shape[shape.length - 1];
+      const rows = size(shape) / channels;
+      // A per-channel operand (a bias) broadcasts slowly over rows as short as a few channels:
+      // the operand is repeated `times` times and the rows joined in groups of as many.
+      let times = 1;
+      if (bShape.every((d, i) => d === 1 || i === shape.length - 1) && bShape.at(-1) === channels) {
+        for (let r = Math.floor(1024 / channels); r > 1; r--) {
+          if (rows % r === 0) {
+            times = r;
+            break;
+          }
+        }
+        aShape = [rows / times, channels * times];
+        bShape = [1, channels * times];
+      }
+      const backend = args.backend as WasmBackend;
+      const out = backend.makeOutput(shape, "float32");
+      // views are taken after the allocation, which may grow (and move) the heap
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      let operand = view(b);
+      if (times > 1) {
+        const tiled = new Float32Array(channels * times);
+        for (let r = 0; r < times; r++) tiled.set(operand, r * channels);
+        operand = tiled;
+      }
+      binaryInto(dnnl, name, aShape, bShape, view(a), operand, view(out));
+      return out;
+    });
+  }
+  replace("Relu", (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE) {
+      return wasmKernel("Relu")(args as never) as tf.TensorInfo;
+    }
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, "float32");
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    reluInto(dnnl, view(x), view(out));
+    return out;
+  });
+  for (const [name, kind] of [["Sum", "sum"], ["Mean", "mean"]] as const) {
+    replace(name, (args) => {
+      const { x } = args.inputs as Record<string, tf.TensorInfo>;
+      const attrs = args.attrs ?? {};
+      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+      // Only the leading axes: [rows, columns] with the reduced axes as rows.
+      const leading = axes.length > 0 && [...axes].sort((i, j) => i - j).every((a, i) => a === i);
+      if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE || !leading) {
+        return wasmKernel(name)(args as never) as tf.TensorInfo;
+      }
+      const rows = size(x.shape.slice(0, axes.length));
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const outShape = attrs.keepDims ? kept : x.shape.slice(axes.length);
+      const backend = args.backend as WasmBackend;
+      const out = backend.makeOutput(outShape, "float32");
+      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      sumRowsInto(dnnl, rows, size(x.shape) / rows, kind === "mean", view(x), view(out));
+      return out;
+    });
+  }
   registerBatchNormKernels(dnnl);
   registerAdamKernel();
   // Optimizers loaded from a checkpoint ("Adam") get the fused update too.

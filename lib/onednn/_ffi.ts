@@ -13,7 +13,6 @@ export const DNNL = {
   f32: 3,
   binaryDescBytes: 2096,
   eltwiseDescBytes: 1416,
-  reductionDescBytes: 1408,
   poolingDescBytes: 3288,
   batchNormDescBytes: 3496,
   batchNormFlags: { useScale: 8, useShift: 16 },
@@ -45,8 +44,6 @@ export const DNNL = {
     min: 131059,
     div: 131060,
     sub: 131061,
-    sum: 196596,
-    mean: 196598,
   },
   convolutionDirect: 1,
   query: {
@@ -108,8 +105,23 @@ const SYMBOLS = {
     parameters: ["buffer", "i32", "i32", "buffer", "f32", "f32"],
     result: "i32",
   },
-  dnnl_reduction_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
+  // Row-major C = alpha * op(A) * op(B) + beta * C; transa/transb are the characters N or T.
+  dnnl_sgemm: {
+    parameters: [
+      "u8",
+      "u8",
+      "i64",
+      "i64",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+      "buffer",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+    ],
     result: "i32",
   },
   dnnl_pooling_v2_forward_desc_init: {

@@ -4,7 +4,9 @@
  * WebAssembly backend (with this project's training kernels) whose heaviest kernels run in oneDNN
  * on the tensors in its heap: convolutions (forward and both gradients), pooling and its
  * gradients, batch normalisation in training mode with its gradient (used by the project's
- * BatchNormalization layer), and Adam's update (used by `compileModel`'s optimizer).
+ * BatchNormalization layer), large element-wise additions, subtractions, multiplications and
+ * ReLUs, sums and means over leading axes, and Adam's update (used by `compileModel`'s
+ * optimizer).
  *
  * oneDNN's thread count is chosen once, at registration: `OMP_NUM_THREADS` when set, else the
  * number of cores idle at that moment (its threads wait for each other, so a thread sharing a
@@ -55,8 +57,8 @@ export async function registerOnednnBackend(): Promise<OnednnStatus> {
       : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why})`;
     registered = {
       available: true,
-      reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling ` +
-        "and Adam; other kernels on WebAssembly",
+      reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling, ` +
+        "large element-wise operations and Adam; other kernels on WebAssembly",
     };
     return registered;
   } catch (error) {
