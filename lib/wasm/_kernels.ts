@@ -15,66 +15,18 @@
 // - MaxPoolGrad (the wasm one is a slow generic loop): a direct loop in JavaScript.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
+// - GatherV2 (the wasm one moves one value at a time through a generic index loop; fitting a
+//   model gathers every mini-batch from the training set, which took longer than training the
+//   baseline): whole slices copied at once.
 //
 // Any case these formulations do not cover (dilated or grouped convolutions, channels-first data,
 // odd paddings) is handed to the wasm backend's own kernel.
 import * as tf from "../tf.ts";
 import { keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
 import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";
+import { convGeometry as geometry } from "../_conv_geometry.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
-
-interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  oh: number;
-  ow: number;
-  top: number;
-  left: number;
-}
-
-function geometry(
-  inShape: number[],
-  filterShape: number[],
-  attrs: tf.NamedAttrMap,
-): ConvGeometry | null {
-  const dataFormat = (attrs.dataFormat as string | undefined) ?? "NHWC";
-  const dilations = attrs.dilations as number | number[] | undefined;
-  const dilated = Array.isArray(dilations)
-    ? dilations.some((d) => d !== 1)
-    : (dilations ?? 1) !== 1;
-  if (dataFormat !== "NHWC" || dilated) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as number | [number, number],
-    1,
-    attrs.pad as "same" | "valid",
-    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
-  );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    co: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  };
-}
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -287,7 +239,49 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   return dx;
 }
 
+function gatherV2(args: KernelArgs): tf.TensorInfo {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const attrs = args.attrs ?? {};
+  if (((attrs.batchDims as number | undefined) ?? 0) !== 0 || x.dtype === "string") {
+    return originalKernel("GatherV2")(args as never) as tf.TensorInfo;
+  }
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+  const dimSize = x.shape[axis];
+  const outer = size(x.shape.slice(0, axis));
+  const inner = size(x.shape.slice(axis + 1));
+  const backend = args.backend as WasmBackend;
+  const index = backend.typedArrayFromHeap(indices);
+  for (const i of index) {
+    if (!(i >= 0 && i < dimSize)) {
+      throw new RangeError(`GatherV2: the index value ${i} is not in [0, ${dimSize - 1}]`);
+    }
+  }
+  const out = backend.makeOutput(
+    [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)],
+    x.dtype,
+  );
+  // views are taken after the allocation, which may grow (and move) the heap
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const picked = backend.typedArrayFromHeap(indices);
+  const n = picked.length;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < n; i++) {
+      const from = (o * dimSize + picked[i]) * inner;
+      const to = (o * n + i) * inner;
+      if (inner >= 16) {
+        dst.set(src.subarray(from, from + inner), to);
+      } else {
+        for (let k = 0; k < inner; k++) dst[to + k] = src[from + k];
+      }
+    }
+  }
+  return out;
+}
+
 const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["GatherV2", gatherV2],
   ["MaxPoolGrad", maxPoolGrad],
   ["Sum", reduceLeading("Sum")],
   ["Mean", reduceLeading("Mean")],
