@@ -123,7 +123,8 @@ export function mistakeGallery(
       `#${m.index}: ${m.label} → ${m.predicted} (p=${m.probability.toFixed(2)})`
     ),
     columns: options.columns ?? 8,
-    title: `${mistakes.length} misclassified (true → predicted)`,
+    title: `${mistakes.length} misclassified (true → predicted)` +
+      (shown.length < mistakes.length ? `, the first ${shown.length} shown` : ""),
   });
   picked.dispose();
   return grid;

@@ -14,22 +14,46 @@ export async function dataOf(t: tf.Tensor): Promise<Data> {
   return data;
 }
 
-/** Runs `f` on `backend` with tensors made from `inputs`, and returns the outputs' values. */
+/** Random normal values of the given shape (seeded). */
+export function randomData(shape: number[], seed: number): Data {
+  return tf.tidy(() => {
+    const t = tf.randomNormal(shape, 0, 1, "float32", seed);
+    return { values: t.dataSync() as Float32Array, shape };
+  });
+}
+
+/**
+ * Runs `f` on `backend` with tensors made from `inputs`; returns the outputs' values and the
+ * number of tensors left behind.
+ */
+export async function runOn(
+  backend: string,
+  f: (...xs: tf.Tensor[]) => tf.Tensor[],
+  inputs: Data[],
+): Promise<{ values: Float32Array[]; leaked: number }> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const tensors = inputs.map((v) => tf.tensor(v.values, v.shape));
+  const outs = f(...tensors);
+  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose([...tensors, ...outs]);
+  return { values, leaked: tf.memory().numTensors - before };
+}
+
+/** The outputs' values of `f` on `backend` (see {@linkcode runOn}). */
 export async function on(
   backend: string,
   f: (...xs: tf.Tensor[]) => tf.Tensor[],
   inputs: Data[],
 ): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const tensors = inputs.map((v) => tf.tensor(v.values, v.shape));
-  const outs = f(...tensors);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose([...tensors, ...outs]);
-  return values;
+  return (await runOn(backend, f, inputs)).values;
 }
 
 /** Relative L2 error of `actual` against `expected`. */
 export function relativeError(actual: Float32Array, expected: Float32Array): number {
+  if (actual.length !== expected.length) {
+    throw new RangeError(`lengths differ: ${actual.length} vs ${expected.length}`);
+  }
   let diff = 0;
   let norm = 0;
   for (let i = 0; i < expected.length; i++) {

@@ -1,6 +1,9 @@
 // Two training steps of the same model on two backends, for comparing them.
+import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convolutionalBlock, identityBlock } from "@lib/resnet.ts";
+import { convolutionalModel } from "@lib/baseline.ts";
+import { convolutionalBlock, identityBlock, resNet50 } from "@lib/resnet.ts";
+import { compileModel, disposeModel } from "@lib/training.ts";
 import { seedRandom } from "@lib/random.ts";
 
 // A residual network with every kind of layer ResNet-50 has, small enough for the cpu backend.
@@ -54,6 +57,7 @@ export async function twoSteps(
   return { losses, weights };
 }
 
+/** Largest absolute difference relative to the largest expected value (see below). */
 export function maxRelativeError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
   let norm = 0;
@@ -63,4 +67,50 @@ export function maxRelativeError(a: Float32Array, b: Float32Array): number {
   }
   // near-zero weights (a bias whose gradient is zero) are compared absolutely, to 1e-6
   return diff / Math.max(norm, 1e-3);
+}
+
+/** The models whose training steps are compared with cpu: name, builder, input batch shape. */
+export const TRAINING_CASES = [
+  ["the baseline", () => convolutionalModel([64, 64, 3]), [4, 64, 64, 3]],
+  ["a small residual network", smallResNet, [4, 24, 24, 3]],
+] as const;
+
+/** Two training steps on `backend` and on cpu give the same losses and weights. */
+export async function assertTrainsLikeCpu(
+  backend: string,
+  build: () => tf.LayersModel,
+  shape: readonly number[],
+): Promise<void> {
+  const expected = await twoSteps("cpu", build, [...shape]);
+  const actual = await twoSteps(backend, build, [...shape]);
+  expected.losses.forEach((loss, i) =>
+    assert(
+      Math.abs(actual.losses[i] - loss) < 1e-4 * Math.abs(loss),
+      `loss ${i}: ${actual.losses[i]} vs ${loss}`,
+    )
+  );
+  assertEquals(actual.weights.length, expected.weights.length);
+  actual.weights.forEach((w, i) => {
+    const error = maxRelativeError(w, expected.weights[i]);
+    assert(error < 1e-3, `weight ${i}: relative error ${error}`);
+  });
+}
+
+/**
+ * ResNet-50 trains on `backend` (every kernel it needs exists): two steps on two images give
+ * finite losses, and the second leaves as many tensors as the first.
+ */
+export async function assertResNet50Trains(backend: string): Promise<void> {
+  await tf.setBackend(backend);
+  const model = resNet50();
+  compileModel(model);
+  const x = tf.randomUniform([2, 64, 64, 3], 0, 1, "float32", 7);
+  const y = tf.oneHot(tf.tensor1d([0, 5], "int32"), 6);
+  const [first] = (await model.trainOnBatch(x, y)) as number[];
+  const count = tf.memory().numTensors;
+  const [second] = (await model.trainOnBatch(x, y)) as number[];
+  assertEquals(tf.memory().numTensors, count, "tensor count flat across steps");
+  assert(Number.isFinite(first) && Number.isFinite(second), `losses ${first}, ${second}`);
+  tf.dispose([x, y]);
+  disposeModel(model);
 }

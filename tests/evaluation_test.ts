@@ -65,5 +65,14 @@ Deno.test("confusionMatrixChart() and mistakeGallery() show the matrix and capti
     RangeError,
     "image 5",
   );
+  const many = [0, 1, 2].map((index) => ({ index, label: 1, predicted: 0, probability: 0.5 }));
+  const text = (grid: object) =>
+    (grid as Record<symbol, () => Record<string, string>>)[Symbol.for("Jupyter.display")]()[
+      "text/plain"
+    ];
+  assertEquals(text(mistakeGallery(images, many)), "3 images: 3 misclassified (true → predicted)");
+  const some = mistakeGallery(images, many, { max: 2 });
+  assertEquals(some.images.length, 2);
+  assertEquals(text(some), "2 images: 3 misclassified (true → predicted), the first 2 shown");
   images.dispose();
 });

@@ -7,7 +7,8 @@
 // wasm kernels.
 import * as tf from "../tf.ts";
 import { type Dnnl } from "./_ffi.ts";
-import { type ConvGeometry, ConvPlan } from "./_conv.ts";
+import { ConvPlan } from "./_conv.ts";
+import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
@@ -23,43 +24,6 @@ interface WasmBackend {
 }
 
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
-
-function geometry(
-  inShape: number[],
-  filterShape: number[],
-  attrs: tf.NamedAttrMap,
-): ConvGeometry | null {
-  const dilations = attrs.dilations as number | number[] | undefined;
-  const dilated = Array.isArray(dilations)
-    ? dilations.some((d) => d !== 1)
-    : (dilations ?? 1) !== 1;
-  if (((attrs.dataFormat as string | undefined) ?? "NHWC") !== "NHWC" || dilated) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as number | [number, number],
-    1,
-    attrs.pad as "same" | "valid",
-    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
-  );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    co: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    bottom: info.padInfo.bottom,
-    right: info.padInfo.right,
-  };
-}
 
 function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
   const key = `${Object.values(g).join(",")}|${withBias}`;

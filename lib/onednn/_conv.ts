@@ -6,25 +6,7 @@
 // same values), and filter gradients out of it on every call.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import { dims, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
-
-/** The geometry of one convolution, as TF.js's conv info gives it. */
-export interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  oh: number;
-  ow: number;
-  top: number;
-  left: number;
-  bottom: number;
-  right: number;
-}
+import type { ConvGeometry } from "../_conv_geometry.ts";
 
 type Pointer = Deno.PointerValue;
 

@@ -61,21 +61,28 @@ export class PoolPlan {
     return backward ? DNNL.alg.poolAvgIncludePadding : DNNL.alg.poolAvgExcludePadding;
   }
 
-  private forwardPrimitive(prop: number, backward = false): Primitive {
+  // The descriptors' last seven arguments: data, strides, window, dilation, paddings.
+  private window() {
     const g = this.g;
+    return [
+      this.src,
+      this.dst,
+      dims([g.sh, g.sw]),
+      dims([g.kh, g.kw]),
+      dims([0, 0]),
+      dims([g.top, g.left]),
+      dims([g.bottom, g.right]),
+    ] as const;
+  }
+
+  private forwardPrimitive(prop: number, backward = false): Primitive {
     const desc = new Uint8Array(DNNL.poolingDescBytes);
     checked(
       this.dnnl.fn.dnnl_pooling_v2_forward_desc_init(
         desc,
         prop,
         this.alg(backward),
-        this.src,
-        this.dst,
-        dims([g.sh, g.sw]),
-        dims([g.kh, g.kw]),
-        dims([0, 0]),
-        dims([g.top, g.left]),
-        dims([g.bottom, g.right]),
+        ...this.window(),
       ),
       `${this.what}: forward descriptor`,
     );
@@ -102,13 +109,7 @@ export class PoolPlan {
       this.dnnl.fn.dnnl_pooling_v2_backward_desc_init(
         desc,
         this.alg(true),
-        this.src,
-        this.dst,
-        dims([g.sh, g.sw]),
-        dims([g.kh, g.kw]),
-        dims([0, 0]),
-        dims([g.top, g.left]),
-        dims([g.bottom, g.right]),
+        ...this.window(),
       ),
       `${this.what}: backward descriptor`,
     );

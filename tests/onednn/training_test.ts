@@ -1,57 +1,16 @@
-import { assert, assertEquals } from "@std/assert";
-import * as tf from "@lib/tf.ts";
-import { registerOnednnBackend } from "@lib/onednn/mod.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
-import { resNet50 } from "@lib/resnet.ts";
-import { compileModel, disposeModel } from "@lib/training.ts";
-import { maxRelativeError, smallResNet, twoSteps } from "../_training_compare.ts";
+import { assertResNet50Trains, assertTrainsLikeCpu, TRAINING_CASES } from "../_training_compare.ts";
+import { onednn } from "./_compare.ts";
 
-const status = await registerOnednnBackend();
-if (!status.available) {
-  console.warn(`SKIPPED: the oneDNN training tests do not run: ${status.reason}`);
-}
-
-for (
-  const [name, build, shape] of [
-    ["the baseline", () => convolutionalModel([64, 64, 3]), [4, 64, 64, 3]],
-    ["a small residual network", smallResNet, [4, 24, 24, 3]],
-  ] as const
-) {
+for (const [name, build, shape] of TRAINING_CASES) {
   Deno.test({
     name: `two training steps of ${name} give the same losses and weights on onednn and cpu`,
-    ignore: !status.available,
-    fn: async () => {
-      const expected = await twoSteps("cpu", build, [...shape]);
-      const actual = await twoSteps("onednn", build, [...shape]);
-      expected.losses.forEach((loss, i) =>
-        assert(
-          Math.abs(actual.losses[i] - loss) < 1e-4 * Math.abs(loss),
-          `loss ${i}: ${actual.losses[i]} vs ${loss}`,
-        )
-      );
-      actual.weights.forEach((w, i) => {
-        const error = maxRelativeError(w, expected.weights[i]);
-        assert(error < 1e-3, `weight ${i}: relative error ${error}`);
-      });
-    },
+    ignore: !onednn.available,
+    fn: () => assertTrainsLikeCpu("onednn", build, shape),
   });
 }
 
 Deno.test({
-  name: "ResNet-50 trains on onednn: finite losses, tensor count flat across steps",
-  ignore: !status.available,
-  fn: async () => {
-    await tf.setBackend("onednn");
-    const model = resNet50();
-    compileModel(model);
-    const x = tf.randomUniform([2, 64, 64, 3], 0, 1, "float32", 7);
-    const y = tf.oneHot(tf.tensor1d([0, 5], "int32"), 6);
-    const [first] = (await model.trainOnBatch(x, y)) as number[];
-    const count = tf.memory().numTensors;
-    const [second] = (await model.trainOnBatch(x, y)) as number[];
-    assertEquals(tf.memory().numTensors, count);
-    assert(Number.isFinite(first) && Number.isFinite(second), `losses ${first}, ${second}`);
-    tf.dispose([x, y]);
-    disposeModel(model);
-  },
+  name: "ResNet-50 trains on onednn: every kernel exists, the loss is finite, no tensors leak",
+  ignore: !onednn.available,
+  fn: () => assertResNet50Trains("onednn"),
 });
