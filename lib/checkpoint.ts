@@ -137,6 +137,31 @@ export interface SaveOptions {
 }
 
 /**
+ * `model.save()` with the optimizer. TF.js's optimizers report their iteration count as a new
+ * scalar tensor each time their weights are read, and `model.save()` never frees it: one tensor
+ * lost per checkpoint. The scalars made during this save are freed once it is written.
+ */
+async function saveFreeingIterations(model: tf.LayersModel, handler: tf.io.IOHandler) {
+  const optimizer = model.optimizer;
+  if (!optimizer) return void (await model.save(handler));
+  const made: tf.Tensor[] = [];
+  const getWeights = optimizer.getWeights;
+  const own = Object.hasOwn(optimizer, "getWeights");
+  optimizer.getWeights = async function (this: tf.Optimizer) {
+    const weights = await getWeights.call(this);
+    made.push(...weights.filter((w) => w.name === "iter").map((w) => w.tensor));
+    return weights;
+  };
+  try {
+    await model.save(handler, { includeOptimizer: true });
+  } finally {
+    if (own) optimizer.getWeights = getWeights;
+    else Reflect.deleteProperty(optimizer, "getWeights");
+    tf.dispose(made);
+  }
+}
+
+/**
  * Saves a model (with its optimizer state, when compiled) and its training record into `dir`,
  * replacing what was there only once the new checkpoint is complete. The parent folder is created
  * if needed.
@@ -162,7 +187,7 @@ export async function saveCheckpoint(
   const previous = join(dirname(dir), `.${basename(dir)}.previous`);
   await Deno.mkdir(temporary);
   try {
-    await model.save(folderHandler(temporary), { includeOptimizer: model.optimizer !== undefined });
+    await saveFreeingIterations(model, folderHandler(temporary));
     const info: CheckpointInfo = {
       epoch,
       history,

@@ -179,6 +179,23 @@ Deno.test("a run killed part-way resumes from its checkpoint and ends with the f
   final.model.dispose();
 });
 
+Deno.test("saveCheckpoint() leaves no tensor behind, however often it saves", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  const history = await fitModel(model, x, y, { epochs: 1, batchSize: 8, log: null });
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) await saveCheckpoint(dir, model, { epoch: 1, history });
+  assertEquals(tf.memory().numTensors, before);
+  assert(!Object.hasOwn(model.optimizer, "getWeights"), "the optimizer is left as it was");
+  const saved = await loadCheckpoint(dir);
+  assertEquals((saved.model.optimizer as unknown as { iterations: number }).iterations, 1);
+  disposeModel(saved.model);
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
+
 Deno.test("checkpointEachEpoch() saves after every epoch of fitModel", async () => {
   const dir = newDir();
   const model = convolutionalModel([8, 8, 3]);
