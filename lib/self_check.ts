@@ -140,8 +140,20 @@ function shapeText(shape: tf.Shape | tf.Shape[]): string {
 /**
  * Compares a learner's model with a reference model: the number of layers, each layer's type and
  * output shape (the first difference is reported), and the total and trainable parameter counts.
+ * The reference is a model, or a function that builds one: that model is freed after the check.
  */
-export function checkModel(candidate: tf.LayersModel, reference: tf.LayersModel): CheckResult {
+export function checkModel(
+  candidate: tf.LayersModel,
+  reference: tf.LayersModel | (() => tf.LayersModel),
+): CheckResult {
+  if (typeof reference === "function") {
+    const built = reference();
+    try {
+      return checkModel(candidate, built);
+    } finally {
+      built.dispose();
+    }
+  }
   const failures: string[] = [];
   const describe = (l: tf.layers.Layer) =>
     `${l.getClassName()} with output ${shapeText(l.outputShape)}`;

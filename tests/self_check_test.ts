@@ -129,6 +129,18 @@ Deno.test("checkModel() compares layers and parameter counts", () => {
   reference.dispose();
 });
 
+Deno.test("checkModel() builds a reference from a function and frees it", () => {
+  const model = convolutionalModel();
+  const before = tf.memory().numTensors;
+  const check = checkModel(model, () => convolutionalModel());
+  assert(check.passed, check.failures.join("; "));
+  assertEquals(tf.memory().numTensors, before);
+  const failed = checkModel(model, () => convolutionalModel([32, 32, 3]));
+  assert(!failed.passed);
+  assertEquals(tf.memory().numTensors, before);
+  model.dispose();
+});
+
 Deno.test("the checks leave no tensors behind", () => {
   const before = tf.memory().numTensors;
   checkIdentityBlock(learnerBlock());
