@@ -13,7 +13,7 @@ import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
-import { Cache } from "./_primitive.ts";
+import { Cache, pinned } from "./_primitive.ts";
 import { BINARY_ALGS, binaryInto, NATIVE_MIN_SIZE, reluInto, sumRowsInto } from "./_elementwise.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
@@ -227,7 +227,7 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
       if (times > 1) {
         const tiled = new Float32Array(channels * times);
         for (let r = 0; r < times; r++) tiled.set(operand, r * channels);
-        operand = tiled;
+        operand = pinned(tiled);
       }
       binaryInto(dnnl, name, aShape, bShape, view(a), operand, view(out));
       return out;
