@@ -1,17 +1,17 @@
 // Executes the notebooks headless with Deno's Jupyter kernel and checks their outputs.
 //
-//   deno run -A tools/notebooks.ts [--quick] [NAME ...]
-//   deno run -A tools/notebooks.ts --check [--quick] [--expect TEXT]... [--expect-mime TYPE]... [NAME ...]
+//   deno run -A tools/notebooks.ts [--quick] [--out DIR] [NAME ...]
+//   deno run -A tools/notebooks.ts --check [--quick] [--out DIR] [--expect TEXT]... [--expect-mime TYPE]... [NAME ...]
 //
 // NAME is a notebook file or its number (01, 02); by default both run. --quick shortens training
 // (SIGNS_EPOCHS, SIGNS_TRAIN_LIMIT, unless already set) for CI, keeps its checkpoints in a
 // temporary folder (SIGNS_CHECKPOINT_DIR) and stops a cell that runs longer than 15 minutes.
-// Executed notebooks and HTML copies are written to build/notebooks/ (tools/run_notebook.py
+// Executed notebooks and HTML copies are written to build/notebooks/ or DIR (tools/run_notebook.py
 // executes them), then checked: every cell ran without an error, and the outputs contain the
 // texts and MIME types listed below for each notebook (plus any --expect / --expect-mime).
 // --check only checks: it reads build/notebooks/NAME.ipynb (or the executed .ipynb given) and
 // executes nothing. The exit status is non-zero when a cell fails or an expected output is missing.
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { projectRoot } from "../lib/_paths.ts";
 import { type ExecutedNotebook, notebookProblems, outputCounts } from "./_notebook_check.ts";
 
@@ -79,6 +79,7 @@ const NOTEBOOKS: NotebookRun[] = [
 interface Options {
   quick: boolean;
   check: boolean;
+  out?: string;
   names: string[];
   texts: string[];
   mimeTypes: string[];
@@ -90,7 +91,10 @@ function parseArgs(args: string[]): Options {
     const arg = args[i];
     if (arg === "--quick") options.quick = true;
     else if (arg === "--check") options.check = true;
-    else if (arg === "--expect" || arg === "--expect-mime") {
+    else if (arg === "--out") {
+      options.out = args[++i];
+      if (options.out === undefined) fail(`${arg} needs a folder`, 2);
+    } else if (arg === "--expect" || arg === "--expect-mime") {
       const value = args[++i];
       if (value === undefined) fail(`${arg} needs a value`, 2);
       (arg === "--expect" ? options.texts : options.mimeTypes).push(value);
@@ -106,7 +110,9 @@ function fail(message: string, status = 1): never {
 }
 
 const options = parseArgs(Deno.args);
-const outDir = join(projectRoot, "build", "notebooks");
+const outDir = options.out === undefined
+  ? join(projectRoot, "build", "notebooks")
+  : resolve(options.out);
 
 interface Selected {
   run: NotebookRun;
