@@ -1,14 +1,12 @@
-// The geometry of a 2-D convolution as the kernels in lib/wasm and lib/onednn use it: TF.js's
-// conv info reduced to plain numbers, for NHWC data without dilation.
+// The geometry of a 2-D convolution or pooling as the kernels in lib/wasm and lib/onednn use it:
+// TF.js's conv or pool info reduced to plain numbers, for NHWC data without dilation.
 import * as tf from "./tf.ts";
 
-/** Sizes, strides and paddings of one convolution (input [n, h, w, ci], output [n, oh, ow, co]). */
-export interface ConvGeometry {
+/** Sizes, strides and paddings of a sliding window over [n, h, w, channels] into [n, oh, ow, …]. */
+export interface WindowGeometry {
   n: number;
   h: number;
   w: number;
-  ci: number;
-  co: number;
   kh: number;
   kw: number;
   sh: number;
@@ -19,6 +17,31 @@ export interface ConvGeometry {
   left: number;
   bottom: number;
   right: number;
+}
+
+/** One convolution: input [n, h, w, ci], output [n, oh, ow, co]. */
+export interface ConvGeometry extends WindowGeometry {
+  ci: number;
+  co: number;
+}
+
+/** The window part of TF.js's conv or pool info. */
+export function windowGeometry(info: tf.backend_util.Conv2DInfo): WindowGeometry {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
+  };
 }
 
 /**
@@ -53,21 +76,5 @@ export function convGeometry(
     attrs.pad as "same" | "valid",
     attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
   );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    co: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    bottom: info.padInfo.bottom,
-    right: info.padInfo.right,
-  };
+  return { ...windowGeometry(info), ci: info.inChannels, co: info.outChannels };
 }

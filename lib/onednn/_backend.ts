@@ -8,7 +8,7 @@
 import * as tf from "../tf.ts";
 import { type Dnnl } from "./_ffi.ts";
 import { ConvPlan } from "./_conv.ts";
-import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
+import { type ConvGeometry, convGeometry as geometry, windowGeometry } from "../_conv_geometry.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
@@ -135,22 +135,7 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     );
     const { top, left, bottom, right } = info.padInfo;
     if (info.dataFormat !== "channelsLast" || Math.min(top, left, bottom, right) < 0) return null;
-    return {
-      n: info.batchSize,
-      h: info.inHeight,
-      w: info.inWidth,
-      c: info.inChannels,
-      kh: info.filterHeight,
-      kw: info.filterWidth,
-      sh: info.strideHeight,
-      sw: info.strideWidth,
-      oh: info.outHeight,
-      ow: info.outWidth,
-      top,
-      left,
-      bottom,
-      right,
-    };
+    return { ...windowGeometry(info), c: info.inChannels };
   };
   for (const [name, max] of [["MaxPool", true], ["AvgPool", false]] as const) {
     replace(name, (args) => {

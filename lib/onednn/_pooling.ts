@@ -4,23 +4,11 @@
 // the convolutions) into buffers kept with the primitives.
 import { DNNL, type Dnnl } from "./_ffi.ts";
 import { Cache, dims, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
+import type { WindowGeometry } from "../_conv_geometry.ts";
 
-/** The geometry of one pooling, as TF.js's pool info gives it. */
-export interface PoolGeometry {
-  n: number;
-  h: number;
-  w: number;
+/** The geometry of one pooling: input [n, h, w, c], output [n, oh, ow, c]. */
+export interface PoolGeometry extends WindowGeometry {
   c: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  oh: number;
-  ow: number;
-  top: number;
-  left: number;
-  bottom: number;
-  right: number;
 }
 
 function describe(kind: string, g: PoolGeometry): string {
