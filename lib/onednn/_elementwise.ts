@@ -1,5 +1,5 @@
 // Element-wise kernels and reductions through oneDNN: binary operations (with broadcasting of the
-// second operand), ReLU and sums or means over any set of axes, on dense row-major Float32Arrays.
+// second operand), ReLU, and sums or means over the leading axes, on dense row-major Float32Arrays.
 // The WebAssembly backend runs these on one thread, and its broadcasting add (a convolution's
 // bias) and its reductions over leading axes (a bias gradient) take as long as the convolution
 // itself; oneDNN runs them on every thread it has. Small tensors stay on WebAssembly, where a
