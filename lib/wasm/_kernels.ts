@@ -15,6 +15,8 @@
 // - MaxPoolGrad (the wasm one is a slow generic loop): a direct loop in JavaScript.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
+// - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
+//   1 for every value that is not 0, as on the other backends.
 // - GatherV2 (the wasm one moves one value at a time through a generic index loop; fitting a
 //   model gathers every mini-batch from the training set, which took longer than training the
 //   baseline): whole slices copied at once.
@@ -280,7 +282,23 @@ function gatherV2(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+function cast(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const dtype = args.attrs?.dtype as tf.DataType;
+  if (dtype !== "bool" || !(x.dtype === "float32" || x.dtype === "int32")) {
+    return originalKernel("Cast")(args as never) as tf.TensorInfo;
+  }
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(x.shape, "bool");
+  // views are taken after the allocation, which may grow (and move) the heap
+  const values = backend.typedArrayFromHeap(x);
+  const flags = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < values.length; i++) flags[i] = values[i] !== 0 ? 1 : 0;
+  return out;
+}
+
 const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["Cast", cast],
   ["GatherV2", gatherV2],
   ["MaxPoolGrad", maxPoolGrad],
   ["Sum", reduceLeading("Sum")],

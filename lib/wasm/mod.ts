@@ -2,7 +2,8 @@
  * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network:
  * it has no kernel for the filter gradient of a convolution, its input gradient is a slow reference
  * loop, and its `Tile`, transposed matrix products and per-channel sums (all used by gradients) are
- * slow, as is its `GatherV2` (which picks every mini-batch out of the training set).
+ * slow, as is its `GatherV2` (which picks every mini-batch out of the training set); its cast to
+ * bool is wrong (it truncates to a byte) and is replaced too.
  * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
  * backend's fast XNNPACK convolutions and matrix products.
  *
@@ -26,6 +27,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   "Mean",
   "MaxPoolGrad",
   "GatherV2",
+  "Cast",
 ];
 
 /**

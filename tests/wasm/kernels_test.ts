@@ -131,3 +131,26 @@ Deno.test("GatherV2 on wasm rejects an index outside the axis", async () => {
   x.dispose();
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("Cast to bool on wasm matches cpu: every value that is not 0 is true", async () => {
+  const cases: [number[], tf.DataType][] = [
+    [[0.5, -1, 2, 0, 300, -0.2, NaN, -0], "float32"],
+    [[0, 3, -2, 256, 512, -256], "int32"],
+  ];
+  for (const [values, dtype] of cases) {
+    const results = [];
+    for (const backend of ["cpu", "wasm"]) {
+      await tf.setBackend(backend);
+      const x = tf.tensor(values, undefined, dtype);
+      const flags = tf.cast(x, "bool");
+      results.push({ dtype: flags.dtype, values: Array.from(await flags.data()) });
+      tf.dispose([x, flags]);
+    }
+    assertEquals(results[1], results[0], `${dtype} [${values}]`);
+  }
+  await tf.setBackend("wasm");
+  const x = tf.tensor([1.5, 0]);
+  const ints = tf.cast(x, "int32");
+  assertEquals(Array.from(await ints.data()), [1, 0], "other casts unchanged");
+  tf.dispose([x, ints]);
+});
