@@ -154,7 +154,7 @@ for (const backend of backends) {
   }
 }
 
-/** Runs tools/bench_torch.py for one model; its JSON lines, or null when it could not run. */
+/** Runs tools/bench_torch.py for one model: its JSON lines, or one line saying why it could not run. */
 async function pytorchLines(model: ModelName, steps: number): Promise<Record<string, unknown>[]> {
   const script = new URL("./bench_torch.py", import.meta.url).pathname;
   let output: Deno.CommandOutput;

@@ -3,14 +3,10 @@
 // weights that costs more than the batch normalisations. The optimizer below is TF.js's Adam,
 // state and serialisation included; only its update runs as one kernel on the `onednn` backend.
 import * as tf from "../tf.ts";
+import type { WasmBackend } from "../wasm/_heap.ts";
 
 /** Kernel name of the fused update: inputs value, m, v, gradient, accBeta1, accBeta2. */
 export const ADAM_UPDATE = "OnednnAdamUpdate";
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 

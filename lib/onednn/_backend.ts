@@ -10,6 +10,7 @@ import { type Dnnl } from "./_ffi.ts";
 import { ConvPlan } from "./_conv.ts";
 import { type ConvGeometry, convGeometry as geometry, windowGeometry } from "../_conv_geometry.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
+import type { WasmBackend } from "../wasm/_heap.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
@@ -17,11 +18,6 @@ import { Cache, pinned } from "./_primitive.ts";
 import { BINARY_ALGS, binaryInto, NATIVE_MIN_SIZE, reluInto, sumRowsInto } from "./_elementwise.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
 
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
 
@@ -172,7 +168,7 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
   // Large float32 element-wise operations and reductions (see _elementwise.ts).
-  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const size = tf.util.sizeFromShape;
   for (const name of Object.keys(BINARY_ALGS) as (keyof typeof BINARY_ALGS)[]) {
     replace(name, (args) => {
       let { a, b } = args.inputs as Record<string, tf.TensorInfo>;

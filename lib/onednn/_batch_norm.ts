@@ -7,6 +7,7 @@
 // The operation is a kernel of the `onednn` backend with its own gradient; `batchNormLayerCall`
 // lets a Keras-style BatchNormalization layer use it when that backend is active.
 import * as tf from "../tf.ts";
+import type { WasmBackend } from "../wasm/_heap.ts";
 import { DNNL, type Dnnl } from "./_ffi.ts";
 import { Cache, denseDesc, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
 
@@ -17,11 +18,6 @@ export const BATCH_NORM_TRAINING = "OnednnBatchNormTraining";
 export const BATCH_NORM_TRAINING_GRAD = "OnednnBatchNormTrainingGrad";
 
 type Pointer = Deno.PointerValue;
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 

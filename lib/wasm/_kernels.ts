@@ -248,10 +248,9 @@ function gatherV2(args: KernelArgs): tf.TensorInfo {
     return originalKernel("GatherV2")(args as never) as tf.TensorInfo;
   }
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
-  const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
   const dimSize = x.shape[axis];
-  const outer = size(x.shape.slice(0, axis));
-  const inner = size(x.shape.slice(axis + 1));
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
+  const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
   const backend = args.backend as WasmBackend;
   const index = backend.typedArrayFromHeap(indices);
   for (const i of index) {
