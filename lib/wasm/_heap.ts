@@ -7,6 +7,7 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
   disposeData(dataId: tf.DataId): boolean;
+  incRef(dataId: tf.DataId): void;
 }
 
 type Inputs = Record<string, tf.TensorInfo>;

@@ -13,6 +13,8 @@
 // - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
 //   explicitly, then multiplies.
 // - MaxPoolGrad (the wasm one is a slow generic loop): a direct loop in JavaScript.
+// - Add of a per-channel vector to a large tensor (a bias; the wasm one computes every broadcast
+//   index): a loop in JavaScript. Identity (the wasm one copies): shares the input's memory.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
@@ -138,6 +140,46 @@ function tileKernel(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+// Add of a per-channel vector to a large tensor (a convolution's bias): the wasm kernel computes
+// every broadcast index from scratch; here the vector is added row by row. IEEE float32 addition
+// gives the same values either way.
+const BIAS_ADD_MIN_SIZE = 1 << 15;
+
+function add(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const [big, bias] = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape)
+    ? [a, b]
+    : [b, a];
+  const channels = big.shape.at(-1) ?? 0;
+  const perChannel = bias.shape.length <= big.shape.length && bias.shape.at(-1) === channels &&
+    bias.shape.slice(0, -1).every((d) => d === 1);
+  if (
+    a.dtype !== "float32" || b.dtype !== "float32" || !perChannel ||
+    tf.util.sizeFromShape(big.shape) < BIAS_ADD_MIN_SIZE
+  ) {
+    return originalKernel("Add")(args) as tf.TensorInfo;
+  }
+  const backend = args.backend as WasmBackend;
+  const out = backend.makeOutput(big.shape, "float32");
+  // views are taken after the allocation, which may grow (and move) the heap
+  const x = backend.typedArrayFromHeap(big);
+  const v = backend.typedArrayFromHeap(bias);
+  const y = backend.typedArrayFromHeap(out);
+  for (let offset = 0; offset < x.length; offset += channels) {
+    for (let c = 0; c < channels; c++) y[offset + c] = x[offset + c] + v[c];
+  }
+  return out;
+}
+
+// Identity shares its input's memory, as Reshape does (tensors are immutable); the wasm kernel
+// copies it, several times per training step for full-size activations.
+function identity(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === "string") return originalKernel("Identity")(args) as tf.TensorInfo;
+  (args.backend as WasmBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = (args.attrs ?? {}) as {
@@ -185,9 +227,11 @@ function reduceLeading(kind: "Sum" | "Mean") {
 }
 
 // MaxPoolGrad: each output position sends its gradient to the first maximum of its window (the
-// wasm kernel for this is a slow generic loop).
+// wasm kernel for this is a slow generic loop). The forward pass's output, when given, holds each
+// window's maximum, so the search can stop at the first value equal to it.
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { dy, input, output } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  if (!dy || !input) throw new Error("MaxPoolGrad needs the inputs dy and input");
   const attrs = (args.attrs ?? {}) as {
     filterSize: number | [number, number];
     strides: number | [number, number];
@@ -207,12 +251,11 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const x = backend.typedArrayFromHeap(input);
   const g = backend.typedArrayFromHeap(dy);
   const out = backend.typedArrayFromHeap(dx);
+  const maxima = output ? backend.typedArrayFromHeap(output) : g;
   out.fill(0);
   const [n, h, w, c] = input.shape;
   const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const { top, left } = info.padInfo;
-  const best = new Int32Array(c);
-  const bestValue = new Float32Array(c);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < outHeight; i++) {
       const r0 = Math.max(i * strideHeight - top, 0);
@@ -220,25 +263,62 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
       for (let j = 0; j < outWidth; j++) {
         const c0 = Math.max(j * strideWidth - left, 0);
         const c1 = Math.min(j * strideWidth - left + filterWidth, w);
-        best.fill(-1);
-        bestValue.fill(-Infinity);
-        for (let r = r0; r < r1; r++) {
-          for (let col = c0; col < c1; col++) {
-            const base = ((b * h + r) * w + col) * c;
-            for (let k = 0; k < c; k++) {
-              if (x[base + k] > bestValue[k]) {
-                bestValue[k] = x[base + k];
-                best[k] = base + k;
-              }
-            }
-          }
-        }
         const from = ((b * outHeight + i) * outWidth + j) * c;
-        for (let k = 0; k < c; k++) if (best[k] >= 0) out[best[k]] += g[from + k];
+        const corner = ((b * h + r0) * w + c0) * c;
+        for (let k = 0; k < c; k++) {
+          const best = firstMaximum(
+            x,
+            corner + k,
+            r1 - r0,
+            c1 - c0,
+            w * c,
+            c,
+            output ? maxima[from + k] : NaN,
+          );
+          if (best >= 0) out[best] += g[from + k];
+        }
       }
     }
   }
   return dx;
+}
+
+// The index of the first largest value of a window (rows of `width` values `step` apart, rows
+// `rowStep` apart, from `start`), or -1 when none is above -Infinity (all -Infinity or NaN), as
+// on the cpu backend. `maximum` is the window's largest value when known (else NaN): the first
+// value equal to it is the answer, found without the unpredictable branches of a running maximum.
+function firstMaximum(
+  x: Float32Array,
+  start: number,
+  height: number,
+  width: number,
+  rowStep: number,
+  step: number,
+  maximum: number,
+): number {
+  if (maximum > -Infinity) {
+    for (let r = 0; r < height; r++) {
+      let at = start + r * rowStep;
+      for (let col = 0; col < width; col++) {
+        if (x[at] === maximum) return at;
+        at += step;
+      }
+    }
+  }
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let r = 0; r < height; r++) {
+    let at = start + r * rowStep;
+    for (let col = 0; col < width; col++) {
+      const value = x[at];
+      if (value > bestValue) {
+        bestValue = value;
+        best = at;
+      }
+      at += step;
+    }
+  }
+  return best;
 }
 
 function gatherV2(args: KernelArgs): tf.TensorInfo {
@@ -297,6 +377,8 @@ function cast(args: KernelArgs): tf.TensorInfo {
 }
 
 const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+  ["Identity", identity],
+  ["Add", add],
   ["Cast", cast],
   ["GatherV2", gatherV2],
   ["MaxPoolGrad", maxPoolGrad],

@@ -2,8 +2,9 @@
  * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network:
  * it has no kernel for the filter gradient of a convolution, its input gradient is a slow reference
  * loop, and its `Tile`, transposed matrix products and per-channel sums (all used by gradients) are
- * slow, as is its `GatherV2` (which picks every mini-batch out of the training set); its cast to
- * bool is wrong (it truncates to a byte) and is replaced too.
+ * slow, as is its `GatherV2` (which picks every mini-batch out of the training set) and its
+ * broadcasting `Add` (a convolution's bias); its `Identity` copies what it could share; its cast
+ * to bool is wrong (it truncates to a byte) and is replaced too.
  * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
  * backend's fast XNNPACK convolutions and matrix products.
  *
@@ -28,6 +29,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   "MaxPoolGrad",
   "GatherV2",
   "Cast",
+  "Add",
+  "Identity",
 ];
 
 /**

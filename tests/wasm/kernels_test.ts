@@ -1,8 +1,16 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { useBackend } from "@lib/backend.ts";
-import { registerTrainingKernels } from "@lib/wasm/mod.ts";
-import { CONV_CASES, convResults, dataOf, on, relativeError } from "../_compare.ts";
+import { registerTrainingKernels, WASM_TRAINING_KERNELS } from "@lib/wasm/mod.ts";
+import {
+  CONV_CASES,
+  convResults,
+  dataOf,
+  on,
+  randomData,
+  relativeError,
+  runOn,
+} from "../_compare.ts";
 
 await useBackend("wasm", { log: null });
 
@@ -50,8 +58,10 @@ Deno.test("BatchMatMul with transpose flags on wasm matches cpu", async () => {
   assert(relativeError(actual, expected) < 1e-6);
 });
 
-Deno.test("registerTrainingKernels() is idempotent", () => {
+Deno.test("registerTrainingKernels() is idempotent; the kernels it lists are registered", () => {
   assertEquals(registerTrainingKernels(), 0);
+  const registered = new Set(tf.getKernelsForBackend("wasm").map((k) => k.kernelName));
+  for (const name of WASM_TRAINING_KERNELS) assert(registered.has(name), name);
 });
 
 Deno.test("Sum and Mean over leading axes on wasm match cpu, other reductions too", async () => {
@@ -153,4 +163,77 @@ Deno.test("Cast to bool on wasm matches cpu: every value that is not 0 is true",
   const ints = tf.cast(x, "int32");
   assertEquals(Array.from(await ints.data()), [1, 0], "other casts unchanged");
   tf.dispose([x, ints]);
+});
+
+Deno.test("max-pool gradient on wasm matches cpu exactly with ties, windows of -Infinity, and without the forward output", async () => {
+  // Rounded values after a ReLU: many windows hold equal maxima (zeros and small integers), where
+  // the gradient goes to the first one. One window holds nothing but -Infinity (no gradient).
+  const shape = [2, 8, 8, 3];
+  const x = tf.tidy(() => tf.relu(tf.round(tf.randomNormal(shape, 0, 1.5, "float32", 11))));
+  const values = (await x.data()) as Float32Array;
+  x.dispose();
+  for (let r = 0; r < 4; r++) {
+    for (let c = 0; c < 4; c++) values[(r * 8 + c) * 3] = -Infinity;
+  }
+  const results: number[][] = [];
+  for (const backend of ["cpu", "wasm"]) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    for (const withOutput of [true, false]) {
+      const grads = tf.tidy(() => {
+        const input = tf.tensor4d(values, shape as [number, number, number, number]);
+        const output = tf.maxPool(input, 4, 4, "same");
+        const dy = tf.add(tf.reshape(tf.range(0, output.size), output.shape), 1);
+        const inputs: tf.NamedTensorMap = withOutput ? { dy, input, output } : { dy, input };
+        return tf.engine().runKernel("MaxPoolGrad", inputs, {
+          filterSize: 4,
+          strides: 4,
+          pad: "same",
+        }) as tf.Tensor;
+      });
+      results.push(Array.from(await grads.data()));
+      grads.dispose();
+    }
+    assertEquals(tf.memory().numTensors, before, `${backend}: no tensors leaked`);
+  }
+  assertEquals(results[2], results[0], "with the forward output");
+  assertEquals(results[3], results[0], "without it");
+  assertEquals(
+    results[0].filter((g) => g !== 0).length,
+    2 * 2 * 2 * 3 - 1,
+    "one gradient per window",
+  );
+});
+
+Deno.test("Add of a per-channel vector on wasm matches cpu exactly, either operand first", async () => {
+  const cases: [number[], number[]][] = [
+    [[4, 32, 32, 8], [8]], // large: added row by row
+    [[4, 32, 32, 8], [1, 1, 1, 8]],
+    [[8], [2, 64, 64, 8]],
+    [[3, 5, 8], [8]], // small: the wasm kernel
+    [[4, 32, 32, 8], [4, 1, 1, 8]], // not per channel: the wasm kernel
+  ];
+  for (const [aShape, bShape] of cases) {
+    const a = randomData(aShape, 12);
+    const b = randomData(bShape, 13);
+    const f = (x: tf.Tensor, y: tf.Tensor) => [tf.add(x, y)];
+    const [expected] = await on("cpu", f, [a, b]);
+    const { values: [actual], leaked } = await runOn("wasm", f, [a, b]);
+    assertEquals(leaked, 0);
+    assertEquals(Array.from(actual), Array.from(expected), `[${aShape}] + [${bShape}]`);
+  }
+});
+
+Deno.test("Identity on wasm shares its input's memory instead of copying it", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.randomNormal([64, 64, 8], 0, 1, "float32", 14);
+  const expected = Array.from(await x.data());
+  const buffers = tf.memory().numDataBuffers;
+  const y = tf.clone(x);
+  assertEquals(tf.memory().numDataBuffers, buffers, "no new buffer");
+  x.dispose();
+  assertEquals(Array.from(await y.data()), expected, "the clone outlives its source");
+  const before = tf.memory().numTensors;
+  y.dispose();
+  assertEquals(tf.memory().numTensors, before - 1);
 });
