@@ -28,6 +28,18 @@ function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
 
 let registered = false;
 
+/**
+ * A kernel's float32 outputs and views of its tensors in the WebAssembly heap. A view is taken
+ * after the kernel's allocations, since an allocation may grow (and move) the heap.
+ */
+function heapOf(args: KernelArgs) {
+  const backend = args.backend as WasmBackend;
+  return {
+    make: (shape: number[]) => backend.makeOutput(shape, "float32"),
+    view: (t: tf.TensorInfo) => backend.typedArrayFromHeap(t),
+  };
+}
+
 /** Registers the `onednn` backend and its kernels (once). */
 export async function registerBackend(dnnl: Dnnl): Promise<void> {
   if (registered) return;
@@ -66,10 +78,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     if (!supported) {
       return wasmKernel(fused ? "FusedConv2D" : "Conv2D")(args as never) as tf.TensorInfo;
     }
-    const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
-    // views are taken after the allocation, which may grow (and move) the heap
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    const { make, view } = heapOf(args);
+    const out = make([g.n, g.oh, g.ow, g.co]);
     const result = view(out);
     plan(dnnl, g, !!bias).forwardInto(
       view(x),
@@ -92,9 +102,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     const inputShape = attrs.inputShape as number[];
     const g = geometry(inputShape, filter.shape, attrs);
     if (!g) return wasmKernel("Conv2DBackpropInput")(args as never) as tf.TensorInfo;
-    const backend = args.backend as WasmBackend;
-    const dx = backend.makeOutput(inputShape, "float32");
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    const { make, view } = heapOf(args);
+    const dx = make(inputShape);
     plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), filter.dataId, view(dx));
     return dx;
   });
@@ -105,19 +114,10 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     const filterShape = attrs.filterShape as number[];
     const g = geometry(x.shape, filterShape, attrs);
     if (!g) return wasmKernel("Conv2DBackpropFilter")(args as never) as tf.TensorInfo;
-    const backend = args.backend as WasmBackend;
-    const dw = backend.makeOutput(filterShape, "float32");
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    const { make, view } = heapOf(args);
+    const dw = make(filterShape);
     plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
     return dw;
-  });
-  // The engine clones every tensor it saves for the backward pass; the wasm kernel copies the
-  // data, while tensors are immutable: share it, as the cpu backend and wasm's Reshape do.
-  replace("Identity", (args) => {
-    const { x } = args.inputs as Record<string, tf.TensorInfo>;
-    if (x.dtype === "string") return wasmKernel("Identity")(args as never) as tf.TensorInfo;
-    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
   // Pooling, forward and backward; other layouts and dilations run the wasm kernels.
   const poolGeometry = (shape: number[], attrs: tf.NamedAttrMap): PoolGeometry | null => {
@@ -138,9 +138,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
       const { x } = args.inputs as Record<string, tf.TensorInfo>;
       const g = x.dtype === "float32" ? poolGeometry(x.shape, args.attrs ?? {}) : null;
       if (!g) return wasmKernel(name)(args as never) as tf.TensorInfo;
-      const backend = args.backend as WasmBackend;
-      const y = backend.makeOutput([g.n, g.oh, g.ow, g.c], "float32");
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const { make, view } = heapOf(args);
+      const y = make([g.n, g.oh, g.ow, g.c]);
       poolPlan(dnnl, g, max).forwardInto(view(x), view(y));
       return y;
     });
@@ -150,23 +149,12 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
       const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
       const g = poolGeometry(input.shape, args.attrs ?? {});
       if (!g) return wasmKernel(name)(args as never) as tf.TensorInfo;
-      const backend = args.backend as WasmBackend;
-      const dx = backend.makeOutput(input.shape, "float32");
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const { make, view } = heapOf(args);
+      const dx = make(input.shape);
       poolPlan(dnnl, g, max).backwardInto(view(dy), max ? view(input) : null, view(dx));
       return dx;
     });
   }
-  // A cast to the tensor's own type (the ReLU gradient casts its input to float32) is a copy on
-  // wasm; share the data instead.
-  replace("Cast", (args) => {
-    const { x } = args.inputs as Record<string, tf.TensorInfo>;
-    if (x.dtype !== args.attrs?.dtype || x.dtype === "string") {
-      return wasmKernel("Cast")(args as never) as tf.TensorInfo;
-    }
-    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  });
   // Large float32 element-wise operations and reductions (see _elementwise.ts).
   const size = tf.util.sizeFromShape;
   for (const name of Object.keys(BINARY_ALGS) as (keyof typeof BINARY_ALGS)[]) {
@@ -200,10 +188,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
         aShape = [rows / times, channels * times];
         bShape = [1, channels * times];
       }
-      const backend = args.backend as WasmBackend;
-      const out = backend.makeOutput(shape, "float32");
-      // views are taken after the allocation, which may grow (and move) the heap
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const { make, view } = heapOf(args);
+      const out = make(shape);
       let operand = view(b);
       if (times > 1) {
         const tiled = new Float32Array(channels * times);
@@ -219,9 +205,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE) {
       return wasmKernel("Relu")(args as never) as tf.TensorInfo;
     }
-    const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(x.shape, "float32");
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    const { make, view } = heapOf(args);
+    const out = make(x.shape);
     reluInto(dnnl, view(x), view(out));
     return out;
   });
@@ -238,9 +223,8 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
       const rows = size(x.shape.slice(0, axes.length));
       const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
       const outShape = attrs.keepDims ? kept : x.shape.slice(axes.length);
-      const backend = args.backend as WasmBackend;
-      const out = backend.makeOutput(outShape, "float32");
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const { make, view } = heapOf(args);
+      const out = make(outShape);
       sumRowsInto(dnnl, rows, size(x.shape) / rows, kind === "mean", view(x), view(out));
       return out;
     });

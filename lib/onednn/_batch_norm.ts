@@ -8,8 +8,16 @@
 // lets a Keras-style BatchNormalization layer use it when that backend is active.
 import * as tf from "../tf.ts";
 import type { WasmBackend } from "../wasm/_heap.ts";
-import { DNNL, type Dnnl } from "./_ffi.ts";
-import { Cache, denseDesc, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
+import { check, DNNL, type Dnnl } from "./_ffi.ts";
+import {
+  Cache,
+  denseDesc,
+  descPointer as ptr,
+  pinned,
+  Primitive,
+  taggedDesc,
+  writeInto,
+} from "./_primitive.ts";
 
 /** Kernel name of the training-mode forward pass: inputs x, scale, offset; outputs y, mean, variance. */
 export const BATCH_NORM_TRAINING = "OnednnBatchNormTraining";
@@ -35,7 +43,7 @@ class BatchNormPlan {
     this.stats = denseDesc(dnnl, [c], what);
     const flags = DNNL.batchNormFlags.useScale | DNNL.batchNormFlags.useShift;
     const forwardDesc = new Uint8Array(DNNL.batchNormDescBytes);
-    checked(
+    check(
       dnnl.fn.dnnl_batch_normalization_forward_desc_init(
         forwardDesc,
         DNNL.prop.forwardTraining,
@@ -47,7 +55,7 @@ class BatchNormPlan {
     );
     this.forward = Primitive.create(dnnl, forwardDesc, `forward ${what}`);
     const backwardDesc = new Uint8Array(DNNL.batchNormDescBytes);
-    checked(
+    check(
       dnnl.fn.dnnl_batch_normalization_backward_desc_init(
         backwardDesc,
         DNNL.prop.backward,
@@ -67,17 +75,11 @@ class BatchNormPlan {
   }
 }
 
-function checked(status: number, what: string): void {
-  if (status !== 0) throw new Error(`oneDNN ${what} failed with status ${status}`);
-}
-
 const plans = new Cache<BatchNormPlan>(256, (plan) => plan.destroy());
 
 function planFor(dnnl: Dnnl, shape: readonly number[], epsilon: number): BatchNormPlan {
   return plans.get(`${shape}|${epsilon}`, () => new BatchNormPlan(dnnl, shape, epsilon));
 }
-
-const ptr = (md: Uint8Array): Pointer => Deno.UnsafePointer.of(md);
 
 /** Whether the native kernels handle this input: float32 NHWC with the channels last. */
 function supported(x: tf.TensorInfo): boolean {

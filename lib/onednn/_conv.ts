@@ -5,7 +5,14 @@
 // names the filter's data with a key object: tensors are immutable, so the same key means the
 // same values), and filter gradients out of it on every call.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
-import { dims, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
+import {
+  descPointer as ptr,
+  dims,
+  pinned,
+  Primitive,
+  taggedDesc,
+  writeInto,
+} from "./_primitive.ts";
 import type { ConvGeometry } from "../_conv_geometry.ts";
 
 type Pointer = Deno.PointerValue;
@@ -14,8 +21,6 @@ function describe(g: ConvGeometry): string {
   return `x [${g.n}, ${g.h}, ${g.w}, ${g.ci}], filter [${g.kh}, ${g.kw}, ${g.ci}, ${g.co}], ` +
     `strides [${g.sh}, ${g.sw}], pads [${g.top}, ${g.left}, ${g.bottom}, ${g.right}]`;
 }
-
-const ptr = (md: Uint8Array): Pointer => Deno.UnsafePointer.of(md);
 
 /** A convolution primitive with its weights in oneDNN's layout, and the reorder between them. */
 interface Direction {

@@ -5,12 +5,10 @@
 // itself; oneDNN runs them on every thread it has. Small tensors stay on WebAssembly, where a
 // call costs less than oneDNN's memory objects.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
-import { Cache, denseDesc, Primitive, writeInto } from "./_primitive.ts";
+import { Cache, denseDesc, descPointer as ptr, Primitive, writeInto } from "./_primitive.ts";
 
 /** Tensors with fewer values than this stay on the WebAssembly kernels. */
 export const NATIVE_MIN_SIZE = 1 << 15;
-
-const ptr = (md: Uint8Array) => Deno.UnsafePointer.of(md);
 
 /** A primitive with the memory descriptors of its operands. */
 interface Plan {

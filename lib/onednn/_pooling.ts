@@ -2,8 +2,16 @@
 // gradient of max pooling needs the positions of the maxima, which oneDNN keeps in a workspace
 // written by a training-mode forward pass: the gradient kernel runs that pass again (cheap next to
 // the convolutions) into buffers kept with the primitives.
-import { DNNL, type Dnnl } from "./_ffi.ts";
-import { Cache, dims, pinned, Primitive, taggedDesc, writeInto } from "./_primitive.ts";
+import { check, DNNL, type Dnnl } from "./_ffi.ts";
+import {
+  Cache,
+  descPointer as ptr,
+  dims,
+  pinned,
+  Primitive,
+  taggedDesc,
+  writeInto,
+} from "./_primitive.ts";
 import type { WindowGeometry } from "../_conv_geometry.ts";
 
 /** The geometry of one pooling: input [n, h, w, c], output [n, oh, ow, c]. */
@@ -15,12 +23,6 @@ function describe(kind: string, g: PoolGeometry): string {
   return `${kind} pooling of [${g.n}, ${g.h}, ${g.w}, ${g.c}], window ${g.kh}x${g.kw}, ` +
     `strides [${g.sh}, ${g.sw}], pads [${g.top}, ${g.left}, ${g.bottom}, ${g.right}]`;
 }
-
-function checked(status: number, what: string): void {
-  if (status !== 0) throw new Error(`oneDNN ${what} failed with status ${status}`);
-}
-
-const ptr = (md: Uint8Array) => Deno.UnsafePointer.of(md);
 
 /** The primitives of one pooling geometry and kind. */
 export class PoolPlan {
@@ -65,7 +67,7 @@ export class PoolPlan {
 
   private forwardPrimitive(prop: number, backward = false): Primitive {
     const desc = new Uint8Array(DNNL.poolingDescBytes);
-    checked(
+    check(
       this.dnnl.fn.dnnl_pooling_v2_forward_desc_init(
         desc,
         prop,
@@ -93,7 +95,7 @@ export class PoolPlan {
     const g = this.g;
     const training = this.forwardPrimitive(DNNL.prop.forwardTraining, true);
     const desc = new Uint8Array(DNNL.poolingDescBytes);
-    checked(
+    check(
       this.dnnl.fn.dnnl_pooling_v2_backward_desc_init(
         desc,
         this.alg(true),

@@ -4,6 +4,11 @@ import { check, DNNL, type Dnnl, outPointer } from "./_ffi.ts";
 
 type Pointer = Deno.PointerValue;
 
+/** The address of a memory descriptor, as primitive arguments pass it. */
+export function descPointer(md: Uint8Array): Pointer {
+  return Deno.UnsafePointer.of(md);
+}
+
 /** One argument of an execution: the argument index, its memory descriptor, its values. */
 export type Argument = [number, Pointer, Float32Array];
 

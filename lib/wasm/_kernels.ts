@@ -18,7 +18,8 @@
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
-//   1 for every value that is not 0, as on the other backends.
+//   1 for every value that is not 0, as on the other backends. A cast to the same type (the wasm
+//   one copies) shares the memory.
 // - GatherV2 (the wasm one moves one value at a time through a generic index loop; fitting a
 //   model gathers every mini-batch from the training set, which took longer than training the
 //   baseline): whole slices copied at once.
@@ -364,6 +365,8 @@ function gatherV2(args: KernelArgs): tf.TensorInfo {
 function cast(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const dtype = args.attrs?.dtype as tf.DataType;
+  // A cast to the tensor's own type (the ReLU gradient casts its input to float32) shares it.
+  if (dtype === x.dtype) return identity(args);
   if (dtype !== "bool" || !(x.dtype === "float32" || x.dtype === "int32")) {
     return originalKernel("Cast")(args as never) as tf.TensorInfo;
   }

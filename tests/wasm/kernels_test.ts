@@ -224,16 +224,18 @@ Deno.test("Add of a per-channel vector on wasm matches cpu exactly, either opera
   }
 });
 
-Deno.test("Identity on wasm shares its input's memory instead of copying it", async () => {
+Deno.test("Identity and a cast to the same type on wasm share their input's memory", async () => {
   await tf.setBackend("wasm");
-  const x = tf.randomNormal([64, 64, 8], 0, 1, "float32", 14);
-  const expected = Array.from(await x.data());
-  const buffers = tf.memory().numDataBuffers;
-  const y = tf.clone(x);
-  assertEquals(tf.memory().numDataBuffers, buffers, "no new buffer");
-  x.dispose();
-  assertEquals(Array.from(await y.data()), expected, "the clone outlives its source");
-  const before = tf.memory().numTensors;
-  y.dispose();
-  assertEquals(tf.memory().numTensors, before - 1);
+  for (const copy of [tf.clone, (t: tf.Tensor) => tf.cast(t, "float32")]) {
+    const x = tf.randomNormal([64, 64, 8], 0, 1, "float32", 14);
+    const expected = Array.from(await x.data());
+    const buffers = tf.memory().numDataBuffers;
+    const y = copy(x);
+    assertEquals(tf.memory().numDataBuffers, buffers, "no new buffer");
+    x.dispose();
+    assertEquals(Array.from(await y.data()), expected, "the copy outlives its source");
+    const before = tf.memory().numTensors;
+    y.dispose();
+    assertEquals(tf.memory().numTensors, before - 1);
+  }
 });
