@@ -14,6 +14,7 @@ import { basename, dirname, join } from "node:path";
 import * as tf from "./tf.ts";
 import { registerBatchNormalization } from "./_batch_norm.ts";
 import { exists } from "./_fs.ts";
+import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 import type { EpochResult, TrainingHistory } from "./training.ts";
 
 /** What `checkpoint.json` records beside the model. */
@@ -231,6 +232,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   registerBatchNormalization();
   const model = await tf.loadLayersModel(folderHandler(source));
+  keepSoftmaxLogits(model);
   return { ...info, model };
 }
 

@@ -7,6 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import { FusedAdamOptimizer } from "./onednn/_adam.ts";
+import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 
 /** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */
 export const KERAS_ADAM = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
@@ -20,8 +21,10 @@ export interface CompileOptions {
 /**
  * Compiles `model` for classification with one-hot labels, as
  * `model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])`:
- * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7). Free the model
- * with {@linkcode disposeModel}, which also frees the optimizer's state.
+ * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7). As in Keras,
+ * the cross-entropy of a softmax Dense output is computed from its logits: no 1e-7 clipping, and a
+ * gradient of exactly p - y for every example, however wrong. Free the model with
+ * {@linkcode disposeModel}, which also frees the optimizer's state.
  */
 export function compileModel(model: tf.LayersModel, options: CompileOptions = {}): void {
   const learningRate = options.learningRate ?? KERAS_ADAM.learningRate;
@@ -39,6 +42,7 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     loss: "categoricalCrossentropy",
     metrics: ["accuracy"],
   });
+  keepSoftmaxLogits(model);
 }
 
 /**
