@@ -252,7 +252,7 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const x = backend.typedArrayFromHeap(input);
   const g = backend.typedArrayFromHeap(dy);
   const out = backend.typedArrayFromHeap(dx);
-  const maxima = output ? backend.typedArrayFromHeap(output) : g;
+  const maxima = output ? backend.typedArrayFromHeap(output) : null;
   out.fill(0);
   const [n, h, w, c] = input.shape;
   const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -274,7 +274,7 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
             c1 - c0,
             w * c,
             c,
-            output ? maxima[from + k] : NaN,
+            maxima ? maxima[from + k] : NaN,
           );
           if (best >= 0) out[best] += g[from + k];
         }
