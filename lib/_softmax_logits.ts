@@ -17,7 +17,8 @@ type LossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
 // The logits of each softmax output made by a patched layer. The logits are made in the caller's
 // scope (not inside the layer's own tidy), so they live exactly as long as the probabilities do in
-// a training or evaluation step.
+// a training or evaluation step, which TF.js always runs inside a scope. Outside any scope (a
+// layer applied eagerly at the top level) nothing would free them, so none are kept there.
 const logitsOf = new WeakMap<tf.Tensor, tf.Tensor>();
 const PATCHED = Symbol("keeps softmax logits");
 
@@ -35,7 +36,7 @@ function patchDense(layer: DenseLayer): void {
   layer.call = (inputs, kwargs) => {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     // Dense's own computation for 2-D inputs: a matrix product, then the bias.
-    if (x.rank !== 2) return original(inputs, kwargs);
+    if (x.rank !== 2 || tf.engine().state.activeScope == null) return original(inputs, kwargs);
     const logits = tf.tidy(() => {
       const product = tf.fused.matMul({
         a: x as tf.Tensor2D,

@@ -39,6 +39,9 @@ Deno.test("compileModel(): the cross-entropy of a softmax output comes from its 
   const prediction = model.predict(x) as tf.Tensor;
   assertAlmostEquals((await prediction.data())[1], 1, 1e-6, "outputs are still probabilities");
   prediction.dispose();
+  const applied = model.getLayer("fc").apply(x) as tf.Tensor;
+  assertEquals(tf.memory().numTensors, before + 1, "applied at the top level: only the output");
+  applied.dispose();
   disposeModel(model);
 });
 
