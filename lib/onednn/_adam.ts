@@ -3,7 +3,7 @@
 // weights that costs more than the batch normalisations. The optimizer below is TF.js's Adam,
 // state and serialisation included; only its update runs as one kernel on the `onednn` backend.
 import * as tf from "../tf.ts";
-import type { WasmBackend } from "../wasm/_heap.ts";
+import { heapOf } from "../wasm/_heap.ts";
 
 /** Kernel name of the fused update: inputs value, m, v, gradient, accBeta1, accBeta2. */
 export const ADAM_UPDATE = "OnednnAdamUpdate";
@@ -21,13 +21,10 @@ export function registerAdamKernel(): void {
         tf.TensorInfo
       >;
       const attrs = args.attrs as Record<string, number>;
-      const backend = args.backend as WasmBackend;
-      const outputs = [value, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
-      // views are taken after the allocations, which may grow (and move) the heap
-      const [w0, m0, v0, g, a1, a2] = [value, m, v, gradient, accBeta1, accBeta2].map((t) =>
-        backend.typedArrayFromHeap(t)
-      );
-      const [w1, m1, v1] = outputs.map((t) => backend.typedArrayFromHeap(t));
+      const { make, view } = heapOf(args);
+      const outputs = [value, m, v].map((t) => make(t.shape));
+      const [w0, m0, v0, g, a1, a2] = [value, m, v, gradient, accBeta1, accBeta2].map(view);
+      const [w1, m1, v1] = outputs.map(view);
       // The constants as TF.js rounds them: float32 scalars.
       const f = Math.fround;
       const b1 = f(attrs.beta1);

@@ -10,7 +10,7 @@ import { type Dnnl } from "./_ffi.ts";
 import { ConvPlan } from "./_conv.ts";
 import { type ConvGeometry, convGeometry as geometry, windowGeometry } from "../_conv_geometry.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
-import type { WasmBackend } from "../wasm/_heap.ts";
+import { heapOf } from "../wasm/_heap.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
@@ -27,18 +27,6 @@ function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
 }
 
 let registered = false;
-
-/**
- * A kernel's float32 outputs and views of its tensors in the WebAssembly heap. A view is taken
- * after the kernel's allocations, since an allocation may grow (and move) the heap.
- */
-function heapOf(args: KernelArgs) {
-  const backend = args.backend as WasmBackend;
-  return {
-    make: (shape: number[]) => backend.makeOutput(shape, "float32"),
-    view: (t: tf.TensorInfo) => backend.typedArrayFromHeap(t),
-  };
-}
 
 /** Registers the `onednn` backend and its kernels (once). */
 export async function registerBackend(dnnl: Dnnl): Promise<void> {

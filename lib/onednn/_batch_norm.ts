@@ -7,7 +7,7 @@
 // The operation is a kernel of the `onednn` backend with its own gradient; `batchNormLayerCall`
 // lets a Keras-style BatchNormalization layer use it when that backend is active.
 import * as tf from "../tf.ts";
-import type { WasmBackend } from "../wasm/_heap.ts";
+import { heapOf } from "../wasm/_heap.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -100,13 +100,11 @@ export function registerBatchNormKernels(dnnl: Dnnl): void {
             "expected float32 [batch, height, width, channels]",
         );
       }
-      const backend = args.backend as WasmBackend;
+      const { make, view } = heapOf(args);
       const c = x.shape[3];
-      const y = backend.makeOutput(x.shape, "float32");
-      const mean = backend.makeOutput([c], "float32");
-      const variance = backend.makeOutput([c], "float32");
-      // views are taken after the allocations, which may grow (and move) the heap
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const y = make(x.shape);
+      const mean = make([c]);
+      const variance = make([c]);
       const plan = planFor(dnnl, x.shape, epsilon);
       const meanOut = view(mean);
       const varianceOut = view(variance);
@@ -136,12 +134,11 @@ export function registerBatchNormKernels(dnnl: Dnnl): void {
         tf.TensorInfo
       >;
       const epsilon = args.attrs?.epsilon as number;
-      const backend = args.backend as WasmBackend;
+      const { make, view } = heapOf(args);
       const c = x.shape[3];
-      const dx = backend.makeOutput(x.shape, "float32");
-      const dscale = backend.makeOutput([c], "float32");
-      const doffset = backend.makeOutput([c], "float32");
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+      const dx = make(x.shape);
+      const dscale = make([c]);
+      const doffset = make([c]);
       const plan = planFor(dnnl, x.shape, epsilon);
       writeInto(
         view(dscale),

@@ -10,6 +10,21 @@ export interface WasmBackend {
   incRef(dataId: tf.DataId): void;
 }
 
+/**
+ * A kernel's float32 outputs and views of its tensors in the WebAssembly heap. A view is taken
+ * after the kernel's allocations, since an allocation may grow (and move) the heap.
+ */
+export function heapOf(args: { backend: object }): {
+  make: (shape: number[]) => tf.TensorInfo;
+  view: (t: tf.TensorInfo) => Float32Array;
+} {
+  const backend = args.backend as WasmBackend;
+  return {
+    make: (shape) => backend.makeOutput(shape, "float32"),
+    view: (t) => backend.typedArrayFromHeap(t),
+  };
+}
+
 type Inputs = Record<string, tf.TensorInfo>;
 type Attrs = Record<string, unknown>;
 

@@ -27,7 +27,7 @@
 // Any case these formulations do not cover (dilated or grouped convolutions, channels-first data,
 // odd paddings) is handed to the wasm backend's own kernel.
 import * as tf from "../tf.ts";
-import { keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
+import { heapOf, keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
 import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";
 import { convGeometry as geometry } from "../_conv_geometry.ts";
 
@@ -160,12 +160,11 @@ function add(args: KernelArgs): tf.TensorInfo {
   ) {
     return originalKernel("Add")(args) as tf.TensorInfo;
   }
-  const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput(big.shape, "float32");
-  // views are taken after the allocation, which may grow (and move) the heap
-  const x = backend.typedArrayFromHeap(big);
-  const v = backend.typedArrayFromHeap(bias);
-  const y = backend.typedArrayFromHeap(out);
+  const { make, view } = heapOf(args);
+  const out = make(big.shape);
+  const x = view(big);
+  const v = view(bias);
+  const y = view(out);
   for (let offset = 0; offset < x.length; offset += channels) {
     for (let c = 0; c < channels; c++) y[offset + c] = x[offset + c] + v[c];
   }
@@ -211,17 +210,17 @@ function reduceLeading(kind: "Sum" | "Mean") {
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
     if (!leading || x.dtype !== "float32") return originalKernel(kind)(args) as tf.TensorInfo;
-    const backend = args.backend as WasmBackend;
+    const { make, view } = heapOf(args);
     const channels = x.shape[rank - 1];
     const outShape = keepDims ? [...new Array(rank - 1).fill(1), channels] : [channels];
-    const out = backend.makeOutput(outShape, "float32");
-    const values = backend.typedArrayFromHeap(x);
+    const out = make(outShape);
+    const values = view(x);
     const sums = new Float64Array(channels);
     for (let offset = 0; offset < values.length; offset += channels) {
       for (let c = 0; c < channels; c++) sums[c] += values[offset + c];
     }
     const scale = kind === "Mean" ? channels / values.length : 1;
-    const result = backend.typedArrayFromHeap(out);
+    const result = view(out);
     for (let c = 0; c < channels; c++) result[c] = sums[c] * scale;
     return out;
   };
@@ -247,12 +246,12 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const backend = args.backend as WasmBackend;
-  const dx = backend.makeOutput(input.shape, "float32");
-  const x = backend.typedArrayFromHeap(input);
-  const g = backend.typedArrayFromHeap(dy);
-  const out = backend.typedArrayFromHeap(dx);
-  const maxima = output ? backend.typedArrayFromHeap(output) : null;
+  const { make, view } = heapOf(args);
+  const dx = make(input.shape);
+  const x = view(input);
+  const g = view(dy);
+  const out = view(dx);
+  const maxima = output ? view(output) : null;
   out.fill(0);
   const [n, h, w, c] = input.shape;
   const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -392,6 +391,9 @@ const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
   ["Tile", tileKernel],
   ["BatchMatMul", batchMatMul],
 ];
+
+/** Names of the kernels {@linkcode registerWasmTrainingKernels} registers. */
+export const TRAINING_KERNEL_NAMES: readonly string[] = KERNELS.map(([name]) => name);
 
 /**
  * Registers the training kernels for the wasm backend (replacing its slow ones). Idempotent:

@@ -16,22 +16,10 @@
  *
  * @module
  */
-import { registerWasmTrainingKernels } from "./_kernels.ts";
+import { registerWasmTrainingKernels, TRAINING_KERNEL_NAMES } from "./_kernels.ts";
 
 /** Names of the kernels {@linkcode registerTrainingKernels} provides for `wasm`. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [
-  "Conv2DBackpropFilter",
-  "Conv2DBackpropInput",
-  "Tile",
-  "BatchMatMul",
-  "Sum",
-  "Mean",
-  "MaxPoolGrad",
-  "GatherV2",
-  "Cast",
-  "Add",
-  "Identity",
-];
+export const WASM_TRAINING_KERNELS: readonly string[] = TRAINING_KERNEL_NAMES;
 
 /**
  * Registers the training kernels for the `wasm` backend (importing `@tensorflow/tfjs-backend-wasm`
