@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { FusedAdamOptimizer } from "./onednn/_adam.ts";
+import { FusedAdamOptimizer } from "./wasm/_adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 
 /** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */
@@ -32,7 +32,7 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     throw new RangeError(`Cannot compile: learning rate ${learningRate} is not a positive number`);
   }
   model.compile({
-    // TF.js's Adam; on the onednn backend its update runs as one kernel per variable.
+    // TF.js's Adam; on wasm and onednn its update runs as one kernel per variable.
     optimizer: new FusedAdamOptimizer(
       learningRate,
       KERAS_ADAM.beta1,

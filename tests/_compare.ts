@@ -64,7 +64,7 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
 }
 
 /** The convolution cases of both models, odd sizes included: [x shape, kernel, stride, padding]. */
-export const CONV_CASES: [[number, number, number, number], number, number, "same" | "valid"][] = [
+export const CONV_CASES: ConvCase[] = [
   [[2, 9, 9, 3], 1, 1, "valid"],
   [[2, 9, 9, 5], 1, 2, "valid"],
   [[2, 7, 7, 6], 1, 2, "same"],
@@ -75,6 +75,22 @@ export const CONV_CASES: [[number, number, number, number], number, number, "sam
   [[2, 10, 10, 3], 3, 2, "valid"],
   [[2, 11, 11, 3], 3, 2, "same"],
   [[1, 13, 11, 2], 3, 1, "valid"],
+  // Few input channels and output channels in multiples of 4: the direct SIMD kernels of the
+  // wasm backend (blocks of 8 output channels and a last block of 4; rows of 4, 2 or 1 pixels).
+  [[3, 9, 9, 3], 4, 1, "same", 8],
+  [[2, 13, 11, 3], 7, 2, "same", 12],
+  [[2, 10, 9, 1], 2, 1, "same", 4],
+  [[2, 11, 10, 4], 3, 2, "valid", 16],
+  [[1, 6, 7, 2], 5, 1, "same", 8],
+];
+
+/** A convolution: input shape, kernel size, stride, padding and output channels (default 5). */
+export type ConvCase = [
+  [number, number, number, number],
+  number,
+  number,
+  "same" | "valid",
+  number?,
 ];
 
 /**
@@ -83,11 +99,11 @@ export const CONV_CASES: [[number, number, number, number], number, number, "sam
  */
 export async function convResults(
   backend: string,
-  [shape, k, s, pad]: (typeof CONV_CASES)[number],
+  [shape, k, s, pad, co = 5]: ConvCase,
 ): Promise<Float32Array[]> {
   await tf.setBackend("cpu");
   const x = tf.randomNormal(shape, 0, 1, "float32", 1);
-  const w = tf.randomNormal([k, k, shape[3], 5], 0, 1, "float32", 2);
+  const w = tf.randomNormal([k, k, shape[3], co], 0, 1, "float32", 2);
   const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad);
   const dy = tf.randomNormal(y.shape, 0, 1, "float32", 3);
   y.dispose();

@@ -12,7 +12,6 @@ import { type ConvGeometry, convGeometry as geometry, windowGeometry } from "../
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import { heapOf } from "../wasm/_heap.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
-import { FusedAdamOptimizer, registerAdamKernel } from "./_adam.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
 import { Cache, pinned } from "./_primitive.ts";
 import { BINARY_ALGS, binaryInto, NATIVE_MIN_SIZE, reluInto, sumRowsInto } from "./_elementwise.ts";
@@ -218,8 +217,5 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
     });
   }
   registerBatchNormKernels(dnnl);
-  registerAdamKernel();
-  // Optimizers loaded from a checkpoint ("Adam") get the fused update too.
-  tf.serialization.registerClass(FusedAdamOptimizer);
   registered = true;
 }

@@ -72,6 +72,11 @@ export class Scope {
     return this.backend.typedArrayFromHeap(info);
   }
 
+  /** Where a tensor's values start in the heap, in bytes (fixed while the tensor lives). */
+  pointer(info: tf.TensorInfo): number {
+    return this.backend.typedArrayFromHeap(info).byteOffset;
+  }
+
   reshape(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
     return this.run("Reshape", { x: info }, { shape });
   }
@@ -81,8 +86,8 @@ export class Scope {
     return info;
   }
 
-  /** Marks `info` as the kernel's result (not freed) and frees the rest. */
-  result(info: tf.TensorInfo): tf.TensorInfo {
+  /** Marks `info` as the kernel's result (not freed) and frees the rest (all of it for null). */
+  result<T extends tf.TensorInfo | null>(info: T): T {
     for (const t of this.temporaries) if (t !== info) this.backend.disposeData(t.dataId);
     this.temporaries.length = 0;
     return info;

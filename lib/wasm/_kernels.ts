@@ -1,8 +1,10 @@
 // Training kernels for TF.js's wasm backend, built from its fast kernels (XNNPACK convolutions and
-// matrix products) plus layout moves in JavaScript:
+// matrix products), layout moves in JavaScript, and SIMD kernels of our own (_simd.c, which work
+// on the backend's memory in place):
 //
-// - Conv2DBackpropFilter (missing in the wasm backend). For a 1x1 convolution, dW = xᵀ·dy (x
-//   subsampled first for stride s). For a kxk one, dW[a,b,i,o] = Σ x[n, a+s·p-pt, b+s·q-pl, i] ·
+// - Conv2DBackpropFilter (missing in the wasm backend). For an input of at most 4 channels (a
+//   model's first layer), a direct SIMD kernel over the padded input. For a 1x1 convolution,
+//   dW = xᵀ·dy (x subsampled first for stride s). For a kxk one, dW[a,b,i,o] = Σ x[n, a+s·p-pt, b+s·q-pl, i] ·
 //   dy[n,p,q,o]: a stride-1 convolution of x laid out as [Ci, H, W, N] with dy laid out as the
 //   filter [OH, OW, N, Co], dilated by s, giving [Ci, k, k, Co], transposed to [k, k, Ci, Co].
 // - Conv2DBackpropInput (the wasm backend's is a slow reference loop). For a 1x1 convolution,
@@ -12,11 +14,17 @@
 // - Tile (used by batch normalisation's gradient; the wasm one is slow): copies in JavaScript.
 // - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
 //   explicitly, then multiplies.
-// - MaxPoolGrad (the wasm one is a slow generic loop): a direct loop in JavaScript.
+// - MaxPoolGrad (the wasm one is a slow generic loop): a SIMD kernel, 4 channels at a time, or a
+//   direct loop in JavaScript.
 // - Add of a per-channel vector to a large tensor (a bias; the wasm one computes every broadcast
-//   index): a loop in JavaScript. Identity (the wasm one copies): shares the input's memory.
+//   index): a SIMD kernel or a loop in JavaScript. Identity (the wasm one copies): shares the
+//   input's memory.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
-//   normalisation; the wasm ones transpose the whole tensor first): a loop in JavaScript.
+//   normalisation; the wasm ones transpose the whole tensor first): a SIMD kernel or a loop in
+//   JavaScript, both summing in double precision.
+// - Adam's update (_adam.ts): one pass per variable instead of about ten kernels.
+//
+// The SIMD kernels take channels in multiples of 4; other channel counts use the loops.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
 //   1 for every value that is not 0, as on the other backends. A cast to the same type (the wasm
 //   one copies) shares the memory.
@@ -29,7 +37,9 @@
 import * as tf from "../tf.ts";
 import { heapOf, keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
 import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";
-import { convGeometry as geometry } from "../_conv_geometry.ts";
+import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
+import { simdKernels } from "./_simd.ts";
+import { ADAM_UPDATE, registerAdamKernel } from "./_adam.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -39,6 +49,33 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const g = geometry(x.shape, attrs.filterShape as number[], attrs);
   if (!g) throw new Error("Conv2DBackpropFilter on wasm supports NHWC data without dilation only");
   const scope = new Scope(args.backend as WasmBackend);
+  if (simdConv(g)) {
+    // The filter is small and the input has few channels (a model's first convolution): one
+    // SIMD pass over the padded input and dy, without the transposes and the repacking of the
+    // large "filter" dy that the formulation below needs on every call.
+    const lanes = Math.ceil((g.kw * g.ci) / 4) * 4;
+    const xp = padded(scope, x, g, lanes - g.kw * g.ci);
+    const acc = scope.alloc([g.kh * g.co * lanes]);
+    const dw = scope.alloc([g.kh, g.kw, g.ci, g.co]);
+    simdKernels(scope.backend).conv_filter_grad(
+      scope.pointer(xp),
+      scope.pointer(dy),
+      scope.pointer(dw),
+      scope.pointer(acc),
+      g.n,
+      paddedHeight(g),
+      paddedWidth(g),
+      g.ci,
+      g.oh,
+      g.ow,
+      g.co,
+      g.kh,
+      g.kw,
+      g.sh,
+      g.sw,
+    );
+    return scope.result(dw);
+  }
   if (g.kh === 1 && g.kw === 1 && g.top === 0 && g.left === 0) {
     let xs = x;
     if (g.sh > 1 || g.sw > 1 || g.oh !== g.h || g.ow !== g.w) {
@@ -71,6 +108,41 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     dilations: [g.sh, g.sw],
   });
   return scope.result(scope.run("Transpose", { x: conv }, { perm: [1, 2, 0, 3] }));
+}
+
+// The filter gradients of convolutions of inputs with at most this many channels (a model's first
+// layer, on images) run as the direct SIMD kernel of _simd.c, for output channels in multiples
+// of 4. (A direct forward kernel was tried too: no faster than XNNPACK's.)
+const SIMD_MAX_CI = 4;
+
+function simdConv(g: ConvGeometry): boolean {
+  return g.ci <= SIMD_MAX_CI && g.co % 4 === 0;
+}
+
+// Rows and columns of the input as the windows read them: padding included, and only as far as
+// the last window reaches.
+const paddedHeight = (g: ConvGeometry) => (g.oh - 1) * g.sh + g.kh;
+const paddedWidth = (g: ConvGeometry) => (g.ow - 1) * g.sw + g.kw;
+
+// x [n, h, w, ci] copied into zeros of [n, paddedHeight, paddedWidth, ci] (flat, with `slack`
+// more values at the end for kernels that read whole vectors past a window's last value).
+function padded(scope: Scope, x: tf.TensorInfo, g: ConvGeometry, slack: number): tf.TensorInfo {
+  const hp = paddedHeight(g);
+  const wp = paddedWidth(g);
+  const xp = scope.alloc([g.n * hp * wp * g.ci + slack]);
+  simdKernels(scope.backend).pad_nhwc(
+    scope.pointer(x),
+    scope.pointer(xp),
+    g.n,
+    g.h,
+    g.w,
+    g.ci,
+    hp,
+    wp,
+    g.top,
+    g.left,
+  );
+  return xp;
 }
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
@@ -160,6 +232,19 @@ function add(args: KernelArgs): tf.TensorInfo {
   ) {
     return originalKernel("Add")(args) as tf.TensorInfo;
   }
+  if (channels % 4 === 0) {
+    const scope = new Scope(args.backend as WasmBackend);
+    const out = scope.alloc(big.shape);
+    const rows = tf.util.sizeFromShape(big.shape) / channels;
+    simdKernels(scope.backend).add_rows(
+      scope.pointer(big),
+      scope.pointer(bias),
+      scope.pointer(out),
+      rows,
+      channels,
+    );
+    return scope.result(out);
+  }
   const { make, view } = heapOf(args);
   const out = make(big.shape);
   const x = view(big);
@@ -213,13 +298,28 @@ function reduceLeading(kind: "Sum" | "Mean") {
     const { make, view } = heapOf(args);
     const channels = x.shape[rank - 1];
     const outShape = keepDims ? [...new Array(rank - 1).fill(1), channels] : [channels];
+    const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const scale = kind === "Mean" ? 1 / rows : 1;
+    if (channels % 4 === 0) {
+      const scope = new Scope(args.backend as WasmBackend);
+      const sums = scope.alloc([2 * channels]); // float64 accumulators
+      const out = scope.alloc(outShape);
+      simdKernels(scope.backend).sum_rows(
+        scope.pointer(x),
+        scope.pointer(out),
+        rows,
+        channels,
+        scale,
+        scope.pointer(sums),
+      );
+      return scope.result(out);
+    }
     const out = make(outShape);
     const values = view(x);
     const sums = new Float64Array(channels);
     for (let offset = 0; offset < values.length; offset += channels) {
       for (let c = 0; c < channels; c++) sums[c] += values[offset + c];
     }
-    const scale = kind === "Mean" ? channels / values.length : 1;
     const result = view(out);
     for (let c = 0; c < channels; c++) result[c] = sums[c] * scale;
     return out;
@@ -246,6 +346,34 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     attrs.pad,
     attrs.dimRoundingMode,
   );
+  const [n, h, w, c] = input.shape;
+  const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  if (output && c % 4 === 0 && input.dtype === "float32") {
+    const scope = new Scope(args.backend as WasmBackend);
+    const dx = scope.alloc(input.shape);
+    const unresolved = simdKernels(scope.backend).max_pool_grad(
+      scope.pointer(input),
+      scope.pointer(output),
+      scope.pointer(dy),
+      scope.pointer(dx),
+      n,
+      h,
+      w,
+      c,
+      outHeight,
+      outWidth,
+      filterHeight,
+      filterWidth,
+      strideHeight,
+      strideWidth,
+      top,
+      left,
+    );
+    // NaN maxima (or none equal to its window's maximum): the full search below.
+    if (unresolved === 0) return scope.result(dx);
+    scope.result(null);
+  }
   const { make, view } = heapOf(args);
   const dx = make(input.shape);
   const x = view(input);
@@ -253,9 +381,6 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const out = view(dx);
   const maxima = output ? view(output) : null;
   out.fill(0);
-  const [n, h, w, c] = input.shape;
-  const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { top, left } = info.padInfo;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < outHeight; i++) {
       const r0 = Math.max(i * strideHeight - top, 0);
@@ -393,14 +518,17 @@ const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
 ];
 
 /** Names of the kernels {@linkcode registerWasmTrainingKernels} registers. */
-export const TRAINING_KERNEL_NAMES: readonly string[] = KERNELS.map(([name]) => name);
+export const TRAINING_KERNEL_NAMES: readonly string[] = [
+  ...KERNELS.map(([name]) => name),
+  ADAM_UPDATE,
+];
 
 /**
  * Registers the training kernels for the wasm backend (replacing its slow ones). Idempotent:
  * returns the number of kernels this call registered.
  */
 export function registerWasmTrainingKernels(): number {
-  let added = 0;
+  let added = registerAdamKernel();
   for (const [name, kernelFunc] of KERNELS) {
     const existing = tf.getKernelsForBackend("wasm").find((k) => k.kernelName === name);
     if (existing?.kernelFunc === (kernelFunc as unknown)) continue;

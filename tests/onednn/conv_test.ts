@@ -9,7 +9,7 @@ const TOLERANCE = 1e-5;
 // (the ones the wasm kernels are checked on), a single output channel and more odd sizes.
 type Case = [[number, number, number, number], number, number, "same" | "valid", number];
 const CASES: Case[] = [
-  ...CONV_CASES.map(([shape, k, s, pad], i): Case => [shape, k, s, pad, 3 + (i % 5)]),
+  ...CONV_CASES.map(([shape, k, s, pad, co], i): Case => [shape, k, s, pad, co ?? 3 + (i % 5)]),
   [[2, 6, 6, 3], 3, 1, "same", 1],
   [[2, 12, 12, 3], 4, 2, "same", 2],
   [[1, 10, 9, 3], 2, 2, "same", 4],

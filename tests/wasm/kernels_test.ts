@@ -17,8 +17,8 @@ await useBackend("wasm", { log: null });
 const TOLERANCE = 1e-5;
 
 for (const testCase of CONV_CASES) {
-  const [shape, k, s, pad] = testCase;
-  Deno.test(`conv2d gradients on wasm match cpu: x ${shape}, ${k}x${k}, stride ${s}, ${pad}`, async () => {
+  const [shape, k, s, pad, co = 5] = testCase;
+  Deno.test(`conv2d gradients on wasm match cpu: x ${shape}, ${k}x${k}x${co}, stride ${s}, ${pad}`, async () => {
     const expected = await convResults("cpu", testCase);
     await tf.setBackend("wasm");
     const before = tf.memory().numTensors;
@@ -65,18 +65,25 @@ Deno.test("registerTrainingKernels() is idempotent; the kernels it lists are reg
 });
 
 Deno.test("Sum and Mean over leading axes on wasm match cpu, other reductions too", async () => {
-  await tf.setBackend("cpu");
-  const x = await dataOf(tf.randomNormal([3, 5, 4, 6], 0, 1, "float32", 6));
-  const f = (t: tf.Tensor) => [
-    tf.sum(t, [0, 1, 2]),
-    tf.mean(t, [0, 1, 2], true),
-    tf.sum(t, [1, 2]),
-    tf.mean(t, -1),
-    tf.sum(tf.reshape(t, [60, 6]), 0),
-  ];
-  const expected = await on("cpu", f, [x]);
-  const actual = await on("wasm", f, [x]);
-  expected.forEach((e, i) => assert(relativeError(actual[i], e) < 1e-6, `reduction ${i}`));
+  // 6 channels: a loop in JavaScript; 8: the SIMD kernel (channels in multiples of 4)
+  for (const channels of [6, 8]) {
+    await tf.setBackend("cpu");
+    const x = await dataOf(tf.randomNormal([3, 5, 4, channels], 0, 1, "float32", 6));
+    const f = (t: tf.Tensor) =>
+      tf.tidy(() => [
+        tf.sum(t, [0, 1, 2]),
+        tf.mean(t, [0, 1, 2], true),
+        tf.sum(t, [1, 2]),
+        tf.mean(t, -1),
+        tf.sum(tf.reshape(t, [60, channels]), 0),
+      ]);
+    const expected = await on("cpu", f, [x]);
+    const { values: actual, leaked } = await runOn("wasm", f, [x]);
+    assertEquals(leaked, 0);
+    expected.forEach((e, i) =>
+      assert(relativeError(actual[i], e) < 1e-6, `${channels} channels, reduction ${i}`)
+    );
+  }
 });
 
 for (
@@ -85,6 +92,8 @@ for (
     [[2, 16, 16, 4], 8, 8, "same"],
     [[1, 7, 7, 2], 3, 1, "same"],
     [[1, 15, 15, 5], 4, 4, "same"],
+    [[2, 9, 9, 8], 3, 2, "valid"],
+    [[1, 10, 11, 4], 3, 1, "same"],
   ] as const
 ) {
   Deno.test(`max-pool gradient on wasm matches cpu: x ${shape}, ${size}x${size}, stride ${stride}, ${pad}`, async () => {
@@ -165,45 +174,62 @@ Deno.test("Cast to bool on wasm matches cpu: every value that is not 0 is true",
   tf.dispose([x, ints]);
 });
 
-Deno.test("max-pool gradient on wasm matches cpu exactly with ties, windows of -Infinity, and without the forward output", async () => {
+// 3 channels: a loop in JavaScript; 8: the SIMD kernel, 4 channels at a time.
+for (const channels of [3, 8]) {
+  Deno.test(`max-pool gradient on wasm matches cpu exactly with ties, windows of -Infinity or NaN, and without the forward output (${channels} channels)`, async () => {
+    await maxPoolGradEdgeCases(channels);
+  });
+}
+
+async function maxPoolGradEdgeCases(channels: number) {
   // Rounded values after a ReLU: many windows hold equal maxima (zeros and small integers), where
-  // the gradient goes to the first one. One window holds nothing but -Infinity (no gradient).
-  const shape = [2, 8, 8, 3];
+  // the gradient goes to the first one. One window holds nothing but -Infinity (no gradient),
+  // another one a NaN among its values, which the cpu backend passes by.
+  const shape: [number, number, number, number] = [2, 8, 8, channels];
+  const nanAt = (64 + 8 * 5 + 6) * channels + 1;
+  await tf.setBackend("cpu");
   const x = tf.tidy(() => tf.relu(tf.round(tf.randomNormal(shape, 0, 1.5, "float32", 11))));
   const values = (await x.data()) as Float32Array;
   x.dispose();
   for (let r = 0; r < 4; r++) {
-    for (let c = 0; c < 4; c++) values[(r * 8 + c) * 3] = -Infinity;
+    for (let c = 0; c < 4; c++) values[(r * 8 + c) * channels] = -Infinity;
   }
-  const results: number[][] = [];
+  values[nanAt] = NaN;
+  // The forward output as the cpu backend computes it (the wasm one treats NaN differently: its
+  // maximum restarts after a NaN), and the same with a NaN maximum where the NaN is.
+  const maxima = await dataOf(tf.maxPool(tf.tensor4d(values, shape), 4, 4, "same"));
+  const nanMaxima = { ...maxima, values: maxima.values.slice() };
+  nanMaxima.values[(4 + 3) * channels + 1] = NaN;
+  const results: Record<string, number[]> = {};
   for (const backend of ["cpu", "wasm"]) {
     await tf.setBackend(backend);
     const before = tf.memory().numTensors;
-    for (const withOutput of [true, false]) {
+    for (
+      const [name, output] of [["maxima", maxima], ["NaN maxima", nanMaxima], [
+        "none",
+        null,
+      ]] as const
+    ) {
       const grads = tf.tidy(() => {
-        const input = tf.tensor4d(values, shape as [number, number, number, number]);
-        const output = tf.maxPool(input, 4, 4, "same");
-        const dy = tf.add(tf.reshape(tf.range(0, output.size), output.shape), 1);
-        const inputs: tf.NamedTensorMap = withOutput ? { dy, input, output } : { dy, input };
+        const input = tf.tensor4d(values, shape);
+        const dy = tf.add(tf.reshape(tf.range(0, maxima.values.length), maxima.shape), 1);
+        const inputs: tf.NamedTensorMap = { dy, input };
+        if (output) inputs.output = tf.tensor(output.values, output.shape);
         return tf.engine().runKernel("MaxPoolGrad", inputs, {
           filterSize: 4,
           strides: 4,
           pad: "same",
         }) as tf.Tensor;
       });
-      results.push(Array.from(await grads.data()));
+      results[`${backend}, output: ${name}`] = Array.from(await grads.data());
       grads.dispose();
     }
     assertEquals(tf.memory().numTensors, before, `${backend}: no tensors leaked`);
   }
-  assertEquals(results[2], results[0], "with the forward output");
-  assertEquals(results[3], results[0], "without it");
-  assertEquals(
-    results[0].filter((g) => g !== 0).length,
-    2 * 2 * 2 * 3 - 1,
-    "one gradient per window",
-  );
-});
+  const expected = results["cpu, output: maxima"];
+  for (const [name, actual] of Object.entries(results)) assertEquals(actual, expected, name);
+  assertEquals(expected.filter((g) => g !== 0).length, 2 * 2 * 2 * channels - 1, "one per window");
+}
 
 Deno.test("Add of a per-channel vector on wasm matches cpu exactly, either operand first", async () => {
   const cases: [number[], number[]][] = [

@@ -1,9 +1,12 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { FusedAdamOptimizer } from "@lib/onednn/_adam.ts";
-import { type Data, onednn, randomData, relativeError } from "./_compare.ts";
+import { ADAM_UPDATE, FusedAdamOptimizer } from "@lib/wasm/_adam.ts";
+import { useBackend } from "@lib/backend.ts";
+import { registerOnednnBackend } from "@lib/onednn/mod.ts";
+import { type Data, randomData, relativeError } from "../_compare.ts";
 
-const ignore = !onednn.available;
+await useBackend("wasm", { log: null });
+const onednn = await registerOnednnBackend();
 const SHAPES = [[3, 3, 4, 8], [5000], [7]];
 
 // Three Adam steps on variables of the given shapes: TF.js's optimizer on `backend` or the fused
@@ -36,32 +39,34 @@ async function threeSteps(
   return { weights, state, leaked: tf.memory().numTensors - before };
 }
 
-Deno.test({
-  name: "FusedAdamOptimizer on onednn matches TF.js's Adam on cpu over three steps",
-  ignore,
-  async fn() {
-    const start = SHAPES.map((s, i) => randomData(s, i));
-    const gradients = [0, 1, 2].map((step) => SHAPES.map((s, i) => randomData(s, 10 * step + i)));
-    const expected = await threeSteps("cpu", false, start, gradients);
-    const actual = await threeSteps("onednn", true, start, gradients);
-    assertEquals(actual.leaked, 0, "tensors leaked");
-    assertEquals(expected.leaked, 0, "tensors leaked on cpu");
-    expected.weights.forEach((e, i) => {
-      const error = relativeError(actual.weights[i], e);
-      assert(error < 1e-6, `weights ${i}: relative error ${error}`);
-      assert(relativeError(e, start[i].values) > 1e-3, `weights ${i} moved`);
-    });
-    assertEquals(actual.state.length, expected.state.length);
-    expected.state.forEach((e, i) => {
-      const error = relativeError(actual.state[i], e);
-      assert(error < 1e-6, `optimizer state ${i}: relative error ${error}`);
-    });
-  },
-});
+for (const backend of ["wasm", "onednn"]) {
+  Deno.test({
+    name: `FusedAdamOptimizer on ${backend} matches TF.js's Adam on cpu over three steps`,
+    ignore: backend === "onednn" && !onednn.available,
+    async fn() {
+      assert(tf.getKernel(ADAM_UPDATE, backend), `${backend} has the fused update`);
+      const start = SHAPES.map((s, i) => randomData(s, i));
+      const gradients = [0, 1, 2].map((step) => SHAPES.map((s, i) => randomData(s, 10 * step + i)));
+      const expected = await threeSteps("cpu", false, start, gradients);
+      const actual = await threeSteps(backend, true, start, gradients);
+      assertEquals(actual.leaked, 0, "tensors leaked");
+      assertEquals(expected.leaked, 0, "tensors leaked on cpu");
+      expected.weights.forEach((e, i) => {
+        const error = relativeError(actual.weights[i], e);
+        assert(error < 1e-6, `weights ${i}: relative error ${error}`);
+        assert(relativeError(e, start[i].values) > 1e-3, `weights ${i} moved`);
+      });
+      assertEquals(actual.state.length, expected.state.length);
+      expected.state.forEach((e, i) => {
+        const error = relativeError(actual.state[i], e);
+        assert(error < 1e-6, `optimizer state ${i}: relative error ${error}`);
+      });
+    },
+  });
+}
 
 Deno.test({
-  name: "FusedAdamOptimizer off onednn is TF.js's Adam, saved as Adam",
-  ignore,
+  name: "FusedAdamOptimizer on cpu is TF.js's Adam, saved as Adam",
   async fn() {
     const start = SHAPES.map((s, i) => randomData(s, i));
     const gradients = [0, 1].map((step) => SHAPES.map((s, i) => randomData(s, 10 * step + i)));

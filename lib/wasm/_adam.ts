@@ -1,20 +1,27 @@
 // Adam's update of one variable as one pass over its values. TF.js's optimizer runs about ten
 // element-wise kernels per variable (each allocating a full-size result); for ResNet-50's 23.5M
 // weights that costs more than the batch normalisations. The optimizer below is TF.js's Adam,
-// state and serialisation included; only its update runs as one kernel on the `onednn` backend.
+// state and serialisation included; only its update runs as one kernel, on the backends that
+// keep their tensors in the WebAssembly heap (`wasm`, and `onednn`, which inherits the kernel).
 import * as tf from "../tf.ts";
-import { heapOf } from "../wasm/_heap.ts";
+import { heapOf } from "./_heap.ts";
 
 /** Kernel name of the fused update: inputs value, m, v, gradient, accBeta1, accBeta2. */
-export const ADAM_UPDATE = "OnednnAdamUpdate";
+export const ADAM_UPDATE = "FusedAdamUpdate";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
-/** Registers the fused update for the `onednn` backend (once per process). */
-export function registerAdamKernel(): void {
+/**
+ * Registers the fused update for the `wasm` backend, and the optimizer below as the class of
+ * saved "Adam" optimizers, so that loaded checkpoints use it too. Returns 1, or 0 when the kernel
+ * already was registered.
+ */
+export function registerAdamKernel(): number {
+  if (tf.getKernel(ADAM_UPDATE, "wasm")) return 0;
+  tf.serialization.registerClass(FusedAdamOptimizer);
   tf.registerKernel({
     kernelName: ADAM_UPDATE,
-    backendName: "onednn",
+    backendName: "wasm",
     kernelFunc: ((args: KernelArgs): tf.TensorInfo[] => {
       const { value, m, v, gradient, accBeta1, accBeta2 } = args.inputs as Record<
         string,
@@ -46,6 +53,7 @@ export function registerAdamKernel(): void {
       return outputs;
     }) as unknown as tf.KernelFunc,
   });
+  return 1;
 }
 
 type VariableGradients = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
@@ -63,9 +71,9 @@ interface AdamState {
 }
 
 /**
- * TF.js's Adam optimizer whose update runs as one fused kernel per variable when the `onednn`
- * backend is active and every gradient is float32; elsewhere it is TF.js's own, and it saves and
- * loads as "Adam".
+ * TF.js's Adam optimizer whose update runs as one fused kernel per variable when the active
+ * backend has that kernel (`wasm`, `onednn`) and every gradient is float32; elsewhere it is TF.js's
+ * own, and it saves and loads as "Adam".
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: VariableGradients): void {
@@ -76,7 +84,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         tensor: tensor as tf.Tensor,
       }));
     if (
-      tf.getBackend() !== "onednn" ||
+      !tf.getKernel(ADAM_UPDATE, tf.getBackend()) ||
       list.some(({ name, tensor }) =>
         tensor != null &&
         (tensor.dtype !== "float32" || tf.engine().registeredVariables[name]?.dtype !== "float32")

@@ -1,0 +1,156 @@
+// SIMD kernels for training on the wasm backend, compiled to lib/wasm/_simd_binary.ts by
+// tools/build_simd.sh (see lib/wasm/_simd.ts for how they are used).
+//
+// The module imports the wasm backend's own memory and works on its tensors in place, so it must
+// not touch any memory of its own: no static data, no stack (no local arrays, no calls that
+// spill), no C library. The build checks the compiled module for that. Pointers are byte offsets
+// into that memory; all data is float32, NHWC; channel counts handled here are multiples of 4.
+#include <wasm_simd128.h>
+
+typedef float f32;
+typedef v128_t vec;
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE vec load(const f32 *p) { return wasm_v128_load(p); }
+INLINE void store(f32 *p, vec v) { wasm_v128_store(p, v); }
+INLINE vec splat(f32 x) { return wasm_f32x4_splat(x); }
+INLINE vec mac(vec acc, vec a, vec b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+
+// Copies x [n, h, w, c] into xp [n, hp, wp, c] at row `top` and column `left`, zeros around it.
+// Rows and columns of x that fall outside xp are left out.
+void pad_nhwc(const f32 *x, f32 *xp, int n, int h, int w, int c, int hp, int wp, int top,
+              int left) {
+  __builtin_memset(xp, 0, (unsigned long)n * hp * wp * c * sizeof(f32));
+  const int rows = h < hp - top ? h : hp - top;
+  const int cols = w < wp - left ? w : wp - left;
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < rows; r++)
+      __builtin_memcpy(xp + (((long)b * hp + r + top) * wp + left) * c,
+                       x + ((long)b * h + r) * w * c, (unsigned long)cols * c * sizeof(f32));
+}
+
+// Adds, over one row of output pixels, dy[q, o..o+3] ⊗ (window row of pixel q, lanes
+// 4c..4c+4·nv) into the accumulators acc[o + j][lanes] (rows of `lanes` values).
+INLINE void filter_grad_row(const f32 *xrow, int xstep, const f32 *dyrow, int co, int ow,
+                            f32 *acc, int lanes, int nv) {
+  vec a[4][3];
+  for (int j = 0; j < 4; j++)
+    for (int k = 0; k < nv; k++) a[j][k] = load(acc + (long)j * lanes + 4 * k);
+  for (int q = 0; q < ow; q++) {
+    const f32 *x = xrow + (long)q * xstep;
+    const f32 *d = dyrow + (long)q * co;
+    vec xv[3];
+    for (int k = 0; k < nv; k++) xv[k] = load(x + 4 * k);
+    for (int j = 0; j < 4; j++) {
+      const vec s = splat(d[j]);
+      for (int k = 0; k < nv; k++) a[j][k] = mac(a[j][k], s, xv[k]);
+    }
+  }
+  for (int j = 0; j < 4; j++)
+    for (int k = 0; k < nv; k++) store(acc + (long)j * lanes + 4 * k, a[j][k]);
+}
+
+// dw[a,b,i,o] = Σ_{n,p,q} xp[n, p·sh+a, q·sw+b, i] · dy[n,p,q,o], with xp padded so that every
+// window lies inside it. The window row of a pixel (kw·ci values) is taken in vectors of 4 lanes, so
+// `lanes` is kw·ci rounded up to a multiple of 4 and xp must have lanes - kw·ci readable floats
+// after its end (their products land in lanes that are dropped). acc: scratch of kh·co·lanes.
+void conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, f32 *acc, int n, int hp, int wp,
+                      int ci, int oh, int ow, int co, int kh, int kw, int sh, int sw) {
+  const int taps = kw * ci;
+  const int lanes = (taps + 3) & ~3;
+  const int xstep = sw * ci;
+  const long xrow_step = (long)wp * ci;
+  __builtin_memset(acc, 0, (unsigned long)kh * co * lanes * sizeof(f32));
+  for (int b = 0; b < n; b++)
+    for (int p = 0; p < oh; p++) {
+      const f32 *dyrow = dy + ((long)b * oh + p) * ow * co;
+      for (int r = 0; r < kh; r++) {
+        const f32 *xrow = xp + ((long)b * hp + (long)p * sh + r) * xrow_step;
+        for (int o = 0; o < co; o += 4) {
+          f32 *ar = acc + ((long)r * co + o) * lanes;
+          int c = 0;
+          for (; c + 12 <= lanes; c += 12)
+            filter_grad_row(xrow + c, xstep, dyrow + o, co, ow, ar + c, lanes, 3);
+          if (lanes - c == 8) filter_grad_row(xrow + c, xstep, dyrow + o, co, ow, ar + c, lanes, 2);
+          if (lanes - c == 4) filter_grad_row(xrow + c, xstep, dyrow + o, co, ow, ar + c, lanes, 1);
+        }
+      }
+    }
+  for (int r = 0; r < kh; r++)
+    for (int t = 0; t < taps; t++)
+      for (int o = 0; o < co; o++)
+        dw[((long)r * taps + t) * co + o] = acc[((long)r * co + o) * lanes + t];
+}
+
+// Max pooling's gradient: each window's dy goes to the first position (row by row) where x equals
+// the window's maximum y, which is found 4 channels at a time; windows are clipped to the input,
+// as TF.js pools. Windows whose maximum is -Infinity get nothing, as on the cpu backend. Returns
+// the number of (window, channel) pairs left unresolved (a NaN maximum, or no equal value), for
+// which the caller has to fall back to a full search.
+int max_pool_grad(const f32 *x, const f32 *y, const f32 *dy, f32 *dx, int n, int h, int w, int c,
+                  int oh, int ow, int kh, int kw, int sh, int sw, int top, int left) {
+  __builtin_memset(dx, 0, (unsigned long)n * h * w * c * sizeof(f32));
+  const vec minus_inf = wasm_f32x4_splat(-__builtin_inff());
+  vec unresolved = wasm_i32x4_splat(0);
+  // Where windows do not overlap, each position gets at most one window's share: stored, not added.
+  const int overlap = kh > sh || kw > sw;
+  for (int b = 0; b < n; b++)
+    for (int p = 0; p < oh; p++) {
+      int r0 = p * sh - top, r1 = r0 + kh;
+      if (r0 < 0) r0 = 0;
+      if (r1 > h) r1 = h;
+      for (int q = 0; q < ow; q++) {
+        int c0 = q * sw - left, c1 = c0 + kw;
+        if (c0 < 0) c0 = 0;
+        if (c1 > w) c1 = w;
+        const long at = (((long)b * oh + p) * ow + q) * c;
+        for (int k = 0; k < c; k += 4) {
+          const vec m = load(y + at + k);
+          const vec g = load(dy + at + k);
+          // lanes still looking: the maximum is above -Infinity (false for NaN)
+          vec open = wasm_f32x4_gt(m, minus_inf);
+          const vec nan = wasm_f32x4_ne(m, m);
+          for (int r = r0; r < r1 && wasm_v128_any_true(open); r++) {
+            const long row = (((long)b * h + r) * w) * c + k;
+            for (int s = c0; s < c1; s++) {
+              const vec hit = wasm_v128_and(wasm_f32x4_eq(load(x + row + (long)s * c), m), open);
+              f32 *d = dx + row + (long)s * c;
+              const vec share = wasm_v128_and(g, hit);
+              store(d, overlap ? wasm_f32x4_add(load(d), share) : share);
+              open = wasm_v128_andnot(open, hit);
+            }
+          }
+          unresolved = wasm_i32x4_sub(unresolved, wasm_v128_or(open, nan));
+        }
+      }
+    }
+  return wasm_i32x4_extract_lane(unresolved, 0) + wasm_i32x4_extract_lane(unresolved, 1) +
+         wasm_i32x4_extract_lane(unresolved, 2) + wasm_i32x4_extract_lane(unresolved, 3);
+}
+
+// out[c] = scale · Σ_r x[r, c] for x [rows, cols], summed in double precision row by row.
+void sum_rows(const f32 *x, f32 *out, int rows, int cols, double scale, double *acc) {
+  for (int c = 0; c < cols; c += 2) wasm_v128_store(acc + c, wasm_f64x2_splat(0));
+  for (int r = 0; r < rows; r++) {
+    const f32 *row = x + (long)r * cols;
+    for (int c = 0; c < cols; c += 4) {
+      const vec v = load(row + c);
+      wasm_v128_store(acc + c,
+                      wasm_f64x2_add(wasm_v128_load(acc + c), wasm_f64x2_promote_low_f32x4(v)));
+      const vec high = wasm_i32x4_shuffle(v, v, 2, 3, 0, 1);
+      wasm_v128_store(acc + c + 2, wasm_f64x2_add(wasm_v128_load(acc + c + 2),
+                                                  wasm_f64x2_promote_low_f32x4(high)));
+    }
+  }
+  for (int c = 0; c < cols; c++) out[c] = (f32)(acc[c] * scale);
+}
+
+// out[r, c] = x[r, c] + v[c] for x [rows, cols].
+void add_rows(const f32 *x, const f32 *v, f32 *out, int rows, int cols) {
+  for (int r = 0; r < rows; r++) {
+    const f32 *row = x + (long)r * cols;
+    f32 *o = out + (long)r * cols;
+    for (int c = 0; c < cols; c += 4) store(o + c, wasm_f32x4_add(load(row + c), load(v + c)));
+  }
+}

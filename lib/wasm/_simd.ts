@@ -1,0 +1,80 @@
+// The SIMD kernels of _simd.c, instantiated on the wasm backend's own memory so that they read
+// and write its tensors in place. Arguments are byte offsets into that memory (a tensor's
+// `typedArrayFromHeap(...).byteOffset`) and sizes; see _simd.c for what each computes.
+import { SIMD_WASM_BASE64 } from "./_simd_binary.ts";
+
+/** The kernels of _simd.c (pointers are byte offsets into the backend's memory). */
+export interface SimdKernels {
+  pad_nhwc(
+    x: number,
+    xp: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    top: number,
+    left: number,
+  ): void;
+  conv_filter_grad(
+    xp: number,
+    dy: number,
+    dw: number,
+    acc: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  max_pool_grad(
+    x: number,
+    y: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+  ): number;
+  sum_rows(x: number, out: number, rows: number, cols: number, scale: number, acc: number): void;
+  add_rows(x: number, v: number, out: number, rows: number, cols: number): void;
+}
+
+type EmscriptenBackend = { wasm: { asm: { memory: WebAssembly.Memory } } };
+
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<object, SimdKernels>();
+
+/** The SIMD kernels working on the memory of `backend`, a wasm backend instance. */
+export function simdKernels(backend: object): SimdKernels {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    compiled ??= new WebAssembly.Module(
+      Uint8Array.from(atob(SIMD_WASM_BASE64), (c) => c.charCodeAt(0)),
+    );
+    const memory = (backend as EmscriptenBackend).wasm?.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) {
+      throw new Error("The wasm backend's memory was not found (wasm.asm.memory)");
+    }
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } })
+      .exports as unknown as SimdKernels;
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}
