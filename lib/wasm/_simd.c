@@ -90,11 +90,14 @@ void conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, f32 *acc, int n, in
 // which the caller has to fall back to a full search.
 int max_pool_grad(const f32 *x, const f32 *y, const f32 *dy, f32 *dx, int n, int h, int w, int c,
                   int oh, int ow, int kh, int kw, int sh, int sw, int top, int left) {
-  __builtin_memset(dx, 0, (unsigned long)n * h * w * c * sizeof(f32));
+  // Where windows do not overlap, each position gets at most one window's share: stored, not
+  // added. Where they tile the input exactly (stride = size, every position in a window), every
+  // position is visited and written once, so dx needs no clearing first.
+  const int overlap = kh > sh || kw > sw;
+  const int tiles = kh == sh && kw == sw && oh * sh - top >= h && ow * sw - left >= w;
+  if (!tiles) __builtin_memset(dx, 0, (unsigned long)n * h * w * c * sizeof(f32));
   const vec minus_inf = wasm_f32x4_splat(-__builtin_inff());
   vec unresolved = wasm_i32x4_splat(0);
-  // Where windows do not overlap, each position gets at most one window's share: stored, not added.
-  const int overlap = kh > sh || kw > sw;
   for (int b = 0; b < n; b++)
     for (int p = 0; p < oh; p++) {
       int r0 = p * sh - top, r1 = r0 + kh;
@@ -111,7 +114,7 @@ int max_pool_grad(const f32 *x, const f32 *y, const f32 *dy, f32 *dx, int n, int
           // lanes still looking: the maximum is above -Infinity (false for NaN)
           vec open = wasm_f32x4_gt(m, minus_inf);
           const vec nan = wasm_f32x4_ne(m, m);
-          for (int r = r0; r < r1 && wasm_v128_any_true(open); r++) {
+          for (int r = r0; r < r1 && (tiles || wasm_v128_any_true(open)); r++) {
             const long row = (((long)b * h + r) * w) * c + k;
             for (int s = c0; s < c1; s++) {
               const vec hit = wasm_v128_and(wasm_f32x4_eq(load(x + row + (long)s * c), m), open);

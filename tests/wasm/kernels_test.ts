@@ -94,6 +94,8 @@ for (
     [[1, 15, 15, 5], 4, 4, "same"],
     [[2, 9, 9, 8], 3, 2, "valid"],
     [[1, 10, 11, 4], 3, 1, "same"],
+    [[2, 15, 13, 8], 4, 4, "same"],
+    [[1, 17, 17, 4], 4, 4, "valid"],
   ] as const
 ) {
   Deno.test(`max-pool gradient on wasm matches cpu: x ${shape}, ${size}x${size}, stride ${stride}, ${pad}`, async () => {
