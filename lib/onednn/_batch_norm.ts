@@ -4,10 +4,16 @@
 // element-wise kernels (moments, batchNorm and their gradients), each a full pass over the
 // activations.
 //
-// The operation is a kernel of the `onednn` backend with its own gradient; `batchNormLayerCall`
-// lets a Keras-style BatchNormalization layer use it when that backend is active.
+// The kernels, their gradient and the layer's use of them are shared with `wasm`
+// (lib/wasm/_batch_norm.ts); here they are oneDNN's, replacing the ones `onednn` inherits.
 import * as tf from "../tf.ts";
 import { heapOf } from "../wasm/_heap.ts";
+import {
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+  checkBatchNormInput,
+  registerBatchNormGradient,
+} from "../wasm/_batch_norm.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -18,12 +24,6 @@ import {
   taggedDesc,
   writeInto,
 } from "./_primitive.ts";
-
-/** Kernel name of the training-mode forward pass: inputs x, scale, offset; outputs y, mean, variance. */
-export const BATCH_NORM_TRAINING = "OnednnBatchNormTraining";
-/** Kernel name of its gradient: inputs dy, x, scale, offset, mean, variance; outputs dx, dscale,
- * doffset (oneDNN asks for the offset, though the gradients do not depend on it). */
-export const BATCH_NORM_TRAINING_GRAD = "OnednnBatchNormTrainingGrad";
 
 type Pointer = Deno.PointerValue;
 
@@ -81,25 +81,19 @@ function planFor(dnnl: Dnnl, shape: readonly number[], epsilon: number): BatchNo
   return plans.get(`${shape}|${epsilon}`, () => new BatchNormPlan(dnnl, shape, epsilon));
 }
 
-/** Whether the native kernels handle this input: float32 NHWC with the channels last. */
-function supported(x: tf.TensorInfo): boolean {
-  return x.dtype === "float32" && x.shape.length === 4 && x.shape.every((d) => d > 0);
-}
-
-/** Registers the two kernels for the `onednn` backend and the gradient (once). */
+/** Registers the two kernels for the `onednn` backend (once), in place of inherited ones. */
 export function registerBatchNormKernels(dnnl: Dnnl): void {
+  registerBatchNormGradient();
+  for (const name of [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD]) {
+    if (tf.getKernel(name, "onednn")) tf.unregisterKernel(name, "onednn");
+  }
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAINING,
     backendName: "onednn",
     kernelFunc: ((args: KernelArgs): tf.TensorInfo[] => {
       const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
       const epsilon = args.attrs?.epsilon as number;
-      if (!supported(x)) {
-        throw new TypeError(
-          `Cannot run ${BATCH_NORM_TRAINING} on a ${x.dtype} tensor of shape [${x.shape}]: ` +
-            "expected float32 [batch, height, width, channels]",
-        );
-      }
+      checkBatchNormInput(x);
       const { make, view } = heapOf(args);
       const c = x.shape[3];
       const y = make(x.shape);
@@ -158,97 +152,5 @@ export function registerBatchNormKernels(dnnl: Dnnl): void {
       );
       return [dx, dscale, doffset];
     }) as unknown as tf.KernelFunc,
-  });
-
-  // The batch statistics carry no gradient (the layer only feeds them to its moving averages).
-  tf.registerGradient({
-    kernelName: BATCH_NORM_TRAINING,
-    inputsToSave: ["x", "scale", "offset"],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
-      const [x, scale, offset, mean, variance] = saved;
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [dx, dscale, doffset] = tf.engine().runKernel(
-        BATCH_NORM_TRAINING_GRAD,
-        { dy, x, scale, offset, mean, variance } as unknown as tf.NamedTensorMap,
-        attrs,
-      ) as tf.Tensor[];
-      return { x: () => dx, scale: () => dscale, offset: () => doffset };
-    },
-  });
-}
-
-/**
- * Training-mode batch normalisation over all axes but the last of a 4-D tensor: the normalised
- * output and the batch mean and (biased) variance, as `tf.moments` and `tf.batchNorm` give them.
- * Differentiable with respect to x, scale and offset. Needs the `onednn` backend active. The
- * caller owns the three tensors.
- */
-export function batchNormTraining(
-  x: tf.Tensor4D,
-  scale: tf.Tensor1D,
-  offset: tf.Tensor1D,
-  epsilon: number,
-): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
-  return tf.engine().runKernel(
-    BATCH_NORM_TRAINING,
-    { x, scale, offset } as unknown as tf.NamedTensorMap,
-    { epsilon },
-  ) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-}
-
-/** The parts of TF.js's BatchNormalization layer that training mode reads and writes. */
-interface BatchNormLayerState {
-  axis: number;
-  momentum: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  gamma: { read(): tf.Tensor };
-  beta: { read(): tf.Tensor };
-  movingMean: { read(): tf.Tensor; write(value: tf.Tensor): void };
-  movingVariance: { read(): tf.Tensor; write(value: tf.Tensor): void };
-}
-
-/**
- * What TF.js's `BatchNormalization.call` computes in training mode (normalised output; moving
- * averages updated with the layer's momentum), through the native kernels; `null` when they do
- * not apply (another backend active, inference, not a 4-D float input normalised over its last
- * axis, no scale or offset), and the layer's own code should run.
- */
-export function batchNormLayerCall(
-  layer: object,
-  inputs: tf.Tensor | tf.Tensor[],
-  training: boolean,
-): tf.Tensor | null {
-  if (!training || tf.getBackend() !== "onednn") return null;
-  const input = Array.isArray(inputs) ? inputs[0] : inputs;
-  if (Array.isArray(inputs) && inputs.length !== 1) return null;
-  const state = layer as BatchNormLayerState;
-  const rank = input.shape.length;
-  const axis = state.axis >= 0 ? state.axis : state.axis + rank;
-  if (rank !== 4 || axis !== 3 || input.dtype !== "float32" || !state.center || !state.scale) {
-    return null;
-  }
-  return tf.tidy(() => {
-    const [y, mean, variance] = batchNormTraining(
-      input as tf.Tensor4D,
-      state.gamma.read() as tf.Tensor1D,
-      state.beta.read() as tf.Tensor1D,
-      state.epsilon,
-    );
-    const decay = 1 - state.momentum;
-    for (
-      const [variable, value] of [[state.movingMean, mean], [
-        state.movingVariance,
-        variance,
-      ]] as const
-    ) {
-      tf.tidy(() => {
-        const previous = variable.read();
-        variable.write(tf.sub(previous, tf.mul(tf.sub(previous, value), decay)));
-      });
-    }
-    return y;
   });
 }

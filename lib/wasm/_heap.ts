@@ -88,8 +88,14 @@ export class Scope {
 
   /** Marks `info` as the kernel's result (not freed) and frees the rest (all of it for null). */
   result<T extends tf.TensorInfo | null>(info: T): T {
-    for (const t of this.temporaries) if (t !== info) this.backend.disposeData(t.dataId);
-    this.temporaries.length = 0;
+    this.results(info ? [info] : []);
     return info;
+  }
+
+  /** Marks `infos` as the kernel's results (not freed) and frees the rest. */
+  results(infos: tf.TensorInfo[]): tf.TensorInfo[] {
+    for (const t of this.temporaries) if (!infos.includes(t)) this.backend.disposeData(t.dataId);
+    this.temporaries.length = 0;
+    return infos;
   }
 }

@@ -23,6 +23,8 @@
 //   normalisation; the wasm ones transpose the whole tensor first): a SIMD kernel or a loop in
 //   JavaScript, both summing in double precision.
 // - Adam's update (_adam.ts): one pass per variable instead of about ten kernels.
+// - Batch normalisation in training mode (_batch_norm.ts): statistics and output in one kernel,
+//   the three gradients in another, instead of about twenty element-wise kernels.
 //
 // The SIMD kernels take channels in multiples of 4; other channel counts use the loops.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
@@ -40,6 +42,11 @@ import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
 import { simdKernels } from "./_simd.ts";
 import { ADAM_UPDATE, registerAdamKernel } from "./_adam.ts";
+import {
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+  registerWasmBatchNormKernels,
+} from "./_batch_norm.ts";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
@@ -521,6 +528,8 @@ const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
 export const TRAINING_KERNEL_NAMES: readonly string[] = [
   ...KERNELS.map(([name]) => name),
   ADAM_UPDATE,
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
 ];
 
 /**
@@ -528,7 +537,7 @@ export const TRAINING_KERNEL_NAMES: readonly string[] = [
  * returns the number of kernels this call registered.
  */
 export function registerWasmTrainingKernels(): number {
-  let added = registerAdamKernel();
+  let added = registerAdamKernel() + registerWasmBatchNormKernels();
   for (const [name, kernelFunc] of KERNELS) {
     const existing = tf.getKernelsForBackend("wasm").find((k) => k.kernelName === name);
     if (existing?.kernelFunc === (kernelFunc as unknown)) continue;

@@ -17,6 +17,14 @@ INLINE void store(f32 *p, vec v) { wasm_v128_store(p, v); }
 INLINE vec splat(f32 x) { return wasm_f32x4_splat(x); }
 INLINE vec mac(vec acc, vec a, vec b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
 
+// acc[0..3] += v, in double precision.
+INLINE void accumulate(double *acc, vec v) {
+  wasm_v128_store(acc, wasm_f64x2_add(wasm_v128_load(acc), wasm_f64x2_promote_low_f32x4(v)));
+  const vec high = wasm_i32x4_shuffle(v, v, 2, 3, 0, 1);
+  wasm_v128_store(acc + 2,
+                  wasm_f64x2_add(wasm_v128_load(acc + 2), wasm_f64x2_promote_low_f32x4(high)));
+}
+
 // Copies x [n, h, w, c] into xp [n, hp, wp, c] at row `top` and column `left`, zeros around it.
 // Rows and columns of x that fall outside xp are left out.
 void pad_nhwc(const f32 *x, f32 *xp, int n, int h, int w, int c, int hp, int wp, int top,
@@ -137,14 +145,7 @@ void sum_rows(const f32 *x, f32 *out, int rows, int cols, double scale, double *
   for (int c = 0; c < cols; c += 2) wasm_v128_store(acc + c, wasm_f64x2_splat(0));
   for (int r = 0; r < rows; r++) {
     const f32 *row = x + (long)r * cols;
-    for (int c = 0; c < cols; c += 4) {
-      const vec v = load(row + c);
-      wasm_v128_store(acc + c,
-                      wasm_f64x2_add(wasm_v128_load(acc + c), wasm_f64x2_promote_low_f32x4(v)));
-      const vec high = wasm_i32x4_shuffle(v, v, 2, 3, 0, 1);
-      wasm_v128_store(acc + c + 2, wasm_f64x2_add(wasm_v128_load(acc + c + 2),
-                                                  wasm_f64x2_promote_low_f32x4(high)));
-    }
+    for (int c = 0; c < cols; c += 4) accumulate(acc + c, load(row + c));
   }
   for (int c = 0; c < cols; c++) out[c] = (f32)(acc[c] * scale);
 }
@@ -155,5 +156,100 @@ void add_rows(const f32 *x, const f32 *v, f32 *out, int rows, int cols) {
     const f32 *row = x + (long)r * cols;
     f32 *o = out + (long)r * cols;
     for (int c = 0; c < cols; c += 4) store(o + c, wasm_f32x4_add(load(row + c), load(v + c)));
+  }
+}
+
+// Batch normalisation in training mode over x [rows, c] (the channels last), for any c: vectors
+// of 4 channels, then one channel at a time. Sums are taken in double precision, row by row, and
+// the statistics rounded as TF.js's moments rounds them on this backend: mean = Σx / rows, then
+// variance = Σ (x - mean)² / rows with x - mean and its square in float32.
+
+// mean[k] and var[k] of x [rows, c]; acc: scratch of c doubles.
+void bn_stats(const f32 *x, f32 *mean, f32 *var, int rows, int c, double *acc) {
+  const double scale = 1.0 / rows;
+  const int c4 = c & ~3;
+  for (int k = 0; k < c; k++) acc[k] = 0;
+  for (int r = 0; r < rows; r++) {
+    const f32 *row = x + (long)r * c;
+    for (int k = 0; k < c4; k += 4) accumulate(acc + k, load(row + k));
+    for (int k = c4; k < c; k++) acc[k] += row[k];
+  }
+  for (int k = 0; k < c; k++) mean[k] = (f32)(acc[k] * scale);
+  for (int k = 0; k < c; k++) acc[k] = 0;
+  for (int r = 0; r < rows; r++) {
+    const f32 *row = x + (long)r * c;
+    for (int k = 0; k < c4; k += 4) {
+      const vec dev = wasm_f32x4_sub(load(row + k), load(mean + k));
+      accumulate(acc + k, wasm_f32x4_mul(dev, dev));
+    }
+    for (int k = c4; k < c; k++) {
+      const f32 dev = row[k] - mean[k];
+      acc[k] += dev * dev;
+    }
+  }
+  for (int k = 0; k < c; k++) var[k] = (f32)(acc[k] * scale);
+}
+
+// y = (x - mean) · factor + offset, factor = scale / sqrt(var + epsilon); factor: scratch of c.
+void bn_normalize(const f32 *x, const f32 *mean, const f32 *var, const f32 *scale,
+                  const f32 *offset, f32 *y, int rows, int c, f32 epsilon, f32 *factor) {
+  const int c4 = c & ~3;
+  for (int k = 0; k < c; k++) factor[k] = scale[k] / __builtin_sqrtf(var[k] + epsilon);
+  for (int r = 0; r < rows; r++) {
+    const f32 *row = x + (long)r * c;
+    f32 *out = y + (long)r * c;
+    for (int k = 0; k < c4; k += 4)
+      store(out + k, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(load(row + k), load(mean + k)),
+                                                   load(factor + k)),
+                                    load(offset + k)));
+    for (int k = c4; k < c; k++) out[k] = (row[k] - mean[k]) * factor[k] + offset[k];
+  }
+}
+
+// The gradients of bn_normalize with the batch statistics' own (they depend on x): with
+// inv = 1 / sqrt(var + epsilon) and x̂ = (x - mean) · inv,
+//   doffset = Σ dy,  dscale = Σ dy · x̂,
+//   dx = scale · inv · (dy - doffset / rows - x̂ · dscale / rows).
+// acc: scratch of 2·c doubles; coef: scratch of 3·c floats.
+void bn_grad(const f32 *dy, const f32 *x, const f32 *mean, const f32 *var, const f32 *scale,
+             f32 *dx, f32 *dscale, f32 *doffset, int rows, int c, f32 epsilon, double *acc,
+             f32 *coef) {
+  const int c4 = c & ~3;
+  double *sum_dy = acc, *sum_dy_dev = acc + c;
+  for (int k = 0; k < 2 * c; k++) acc[k] = 0;
+  // Σ dy and Σ dy · (x - mean), the product in float32
+  for (int r = 0; r < rows; r++) {
+    const f32 *g = dy + (long)r * c, *row = x + (long)r * c;
+    for (int k = 0; k < c4; k += 4) {
+      const vec gv = load(g + k);
+      accumulate(sum_dy + k, gv);
+      accumulate(sum_dy_dev + k, wasm_f32x4_mul(gv, wasm_f32x4_sub(load(row + k), load(mean + k))));
+    }
+    for (int k = c4; k < c; k++) {
+      sum_dy[k] += g[k];
+      sum_dy_dev[k] += g[k] * (row[k] - mean[k]);
+    }
+  }
+  // dx = a · dy + b · (x - mean) + d per channel
+  f32 *a = coef, *b = coef + c, *d = coef + 2 * c;
+  for (int k = 0; k < c; k++) {
+    const double inv = 1.0 / __builtin_sqrt((double)var[k] + epsilon);
+    const double ds = sum_dy_dev[k] * inv;
+    doffset[k] = (f32)sum_dy[k];
+    dscale[k] = (f32)ds;
+    a[k] = (f32)(scale[k] * inv);
+    b[k] = (f32)(-scale[k] * inv * inv * ds / rows);
+    d[k] = (f32)(-scale[k] * inv * sum_dy[k] / rows);
+  }
+  for (int r = 0; r < rows; r++) {
+    const f32 *g = dy + (long)r * c, *row = x + (long)r * c;
+    f32 *out = dx + (long)r * c;
+    for (int k = 0; k < c4; k += 4) {
+      const vec dev = wasm_f32x4_sub(load(row + k), load(mean + k));
+      store(out + k, wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(load(a + k), load(g + k)),
+                                                   wasm_f32x4_mul(load(b + k), dev)),
+                                    load(d + k)));
+    }
+    for (int k = c4; k < c; k++) out[k] = a[k] * g[k] + b[k] * (row[k] - mean[k]) + d[k];
   }
 }

@@ -54,6 +54,34 @@ export interface SimdKernels {
   ): number;
   sum_rows(x: number, out: number, rows: number, cols: number, scale: number, acc: number): void;
   add_rows(x: number, v: number, out: number, rows: number, cols: number): void;
+  bn_stats(x: number, mean: number, variance: number, rows: number, c: number, acc: number): void;
+  bn_normalize(
+    x: number,
+    mean: number,
+    variance: number,
+    scale: number,
+    offset: number,
+    y: number,
+    rows: number,
+    c: number,
+    epsilon: number,
+    factor: number,
+  ): void;
+  bn_grad(
+    dy: number,
+    x: number,
+    mean: number,
+    variance: number,
+    scale: number,
+    dx: number,
+    dscale: number,
+    doffset: number,
+    rows: number,
+    c: number,
+    epsilon: number,
+    acc: number,
+    coefficients: number,
+  ): void;
 }
 
 type EmscriptenBackend = { wasm: { asm: { memory: WebAssembly.Memory } } };

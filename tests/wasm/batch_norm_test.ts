@@ -1,11 +1,16 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { batchNormTraining } from "@lib/onednn/_batch_norm.ts";
-import { onednn, randomData, relativeError, runOn } from "./_compare.ts";
+import { batchNormTraining } from "@lib/wasm/_batch_norm.ts";
+import { useBackend } from "@lib/backend.ts";
+import { registerOnednnBackend } from "@lib/onednn/mod.ts";
+import { randomData, relativeError, runOn } from "../_compare.ts";
 
 const TOLERANCE = 1e-5;
 const EPSILON = 0.001;
-const ignore = !onednn.available;
+
+await useBackend("wasm", { log: null });
+const onednn = await registerOnednnBackend();
+const BACKENDS = ["wasm", ...(onednn.available ? ["onednn"] : [])];
 
 // The composition TF.js layers use in training mode: moments, then batchNorm.
 function composite(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor[] {
@@ -42,28 +47,22 @@ for (const shape of SHAPES) {
     return [x, randomData([c], 2), randomData([c], 3), randomData(shape, 4)];
   };
 
-  Deno.test({
-    name: `batchNormTraining() matches moments and batchNorm on cpu: [${shape}]`,
-    ignore,
-    async fn() {
+  for (const backend of BACKENDS) {
+    Deno.test(`batchNormTraining() on ${backend} matches moments and batchNorm on cpu: [${shape}]`, async () => {
       const data = inputs().slice(0, 3);
       const expected = await runOn("cpu", composite, data);
-      const actual = await runOn("onednn", native, data);
+      const actual = await runOn(backend, native, data);
       assertEquals(actual.leaked, 0, "tensors leaked");
       ["y", "mean", "variance"].forEach((label, i) => {
         const error = relativeError(actual.values[i], expected.values[i]);
         assert(error < TOLERANCE, `${label}: relative error ${error}`);
       });
-    },
-  });
+    });
 
-  Deno.test({
-    name: `batchNormTraining() gradients match those of moments and batchNorm on cpu: [${shape}]`,
-    ignore,
-    async fn() {
+    Deno.test(`batchNormTraining() gradients on ${backend} match those of moments and batchNorm on cpu: [${shape}]`, async () => {
       const data = inputs();
       const expected = await runOn("cpu", gradients(composite), data);
-      const actual = await runOn("onednn", gradients(native), data);
+      const actual = await runOn(backend, gradients(native), data);
       assertEquals(actual.leaked, 0, "tensors leaked");
       ["dx", "dscale", "doffset"].forEach((label, i) => {
         const [a, e] = [actual.values[i], expected.values[i]];
@@ -75,6 +74,6 @@ for (const shape of SHAPES) {
         const error = relativeError(a, e);
         assert(error < TOLERANCE, `${label}: relative error ${error}`);
       });
-    },
-  });
+    });
+  }
 }
