@@ -5,12 +5,14 @@
  * slow, as is its `GatherV2` (which picks every mini-batch out of the training set) and its
  * broadcasting `Add` (a convolution's bias); its `Identity` copies what it could share; its cast
  * to bool is wrong (it truncates to a byte) and is replaced too. TF.js's Adam runs about ten
- * kernels per variable and step.
+ * kernels per variable and step, its batch normalisation about twenty per layer.
  * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
  * backend's fast XNNPACK convolutions and matrix products, and with SIMD kernels of the project's
  * own (lib/wasm/_simd.c, compiled by tools/build_simd.sh) that work on the backend's memory in
  * place: the first layer's filter gradient, max pooling's gradient, per-channel sums and bias
- * additions. Adam's update runs as one kernel per variable (lib/wasm/_adam.ts).
+ * additions, and batch normalisation in training mode with its gradient (two kernels instead of
+ * about twenty; lib/wasm/_batch_norm.ts). Adam's update runs as one kernel per variable
+ * (lib/wasm/_adam.ts).
  *
  * Threads: the backend runs on one thread under Deno. Its multi-threaded build starts its workers
  * from a `blob:` URL through Node's worker API, which Deno's Node compatibility does not accept;
