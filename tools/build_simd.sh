@@ -9,23 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-wanted=(clang-14 lld-14 wabt)
-missing=()
-for p in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "build_simd: installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  elif [[ ${1:-} == --check ]]; then
+source tools/_debian.sh
+mapfile -t missing < <(missing_packages clang-14 lld-14 wabt)
+if ((${#missing[@]})) && ! install_packages build_simd "${missing[@]}"; then
+  if [[ ${1:-} == --check ]]; then
     echo "build_simd: check skipped: ${missing[*]} not installed (Debian packages; run as root to install)"
     exit 0
-  else
-    echo "build_simd: missing ${missing[*]} (Debian packages)" >&2
-    exit 1
   fi
+  echo "build_simd: missing ${missing[*]} (Debian packages)" >&2
+  exit 1
 fi
 
 source=lib/wasm/_simd.c

@@ -7,19 +7,10 @@ cd "$(dirname "$0")/.."
 # System packages (Debian): oneDNN for the native convolution kernels, and Jupyter's Python client
 # libraries for executing notebooks headless. Optional: without oneDNN the WebAssembly backend is
 # used; the library, its tests and notebooks opened in an editor need no Jupyter libraries.
-wanted=(libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
-missing=()
-for p in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "setup: installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "setup: not installed (optional; ask an administrator): ${missing[*]}"
-  fi
+source tools/_debian.sh
+mapfile -t missing < <(missing_packages libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
+if ((${#missing[@]})) && ! install_packages setup "${missing[@]}"; then
+  echo "setup: not installed (optional; ask an administrator): ${missing[*]}"
 fi
 
 # npm and JSR packages, exactly as pinned in deno.lock.

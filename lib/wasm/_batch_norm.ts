@@ -29,19 +29,30 @@ export function checkBatchNormInput(x: tf.TensorInfo): void {
   }
 }
 
-function forward(args: KernelArgs): tf.TensorInfo[] {
-  const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const epsilon = args.attrs?.epsilon as number;
+// What both kernels start with: the input checked, its channels and rows, a scope for their
+// tensors and the heap address of a tensor.
+function start(args: KernelArgs) {
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
   checkBatchNormInput(x);
   const c = x.shape[3];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
   const scope = new Scope(args.backend as WasmBackend);
+  return {
+    c,
+    rows: tf.util.sizeFromShape(x.shape) / c,
+    scope,
+    simd: simdKernels(scope.backend),
+    p: (t: tf.TensorInfo) => scope.pointer(t),
+    epsilon: args.attrs?.epsilon as number,
+  };
+}
+
+function forward(args: KernelArgs): tf.TensorInfo[] {
+  const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
+  const { c, rows, scope, simd, p, epsilon } = start(args);
   const y = scope.alloc(x.shape);
   const mean = scope.alloc([c]);
   const variance = scope.alloc([c]);
   const scratch = scope.alloc([2 * c]); // c doubles, then c floats
-  const simd = simdKernels(scope.backend);
-  const p = (t: tf.TensorInfo) => scope.pointer(t);
   simd.bn_stats(p(x), p(mean), p(variance), rows, c, p(scratch));
   simd.bn_normalize(
     p(x),
@@ -60,18 +71,13 @@ function forward(args: KernelArgs): tf.TensorInfo[] {
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
-  const epsilon = args.attrs?.epsilon as number;
-  checkBatchNormInput(x);
-  const c = x.shape[3];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
-  const scope = new Scope(args.backend as WasmBackend);
+  const { c, rows, scope, simd, p, epsilon } = start(args);
   const dx = scope.alloc(x.shape);
   const dscale = scope.alloc([c]);
   const doffset = scope.alloc([c]);
   const sums = scope.alloc([4 * c]); // 2·c doubles
   const coefficients = scope.alloc([3 * c]);
-  const p = (t: tf.TensorInfo) => scope.pointer(t);
-  simdKernels(scope.backend).bn_grad(
+  simd.bn_grad(
     p(dy),
     p(x),
     p(mean),
