@@ -4,9 +4,10 @@
 //
 // - Conv2DBackpropFilter (missing in the wasm backend). For an input of at most 4 channels (a
 //   model's first layer), a direct SIMD kernel over the padded input. For a 1x1 convolution,
-//   dW = xᵀ·dy (x subsampled first for stride s). For a kxk one, dW[a,b,i,o] = Σ x[n, a+s·p-pt, b+s·q-pl, i] ·
-//   dy[n,p,q,o]: a stride-1 convolution of x laid out as [Ci, H, W, N] with dy laid out as the
-//   filter [OH, OW, N, Co], dilated by s, giving [Ci, k, k, Co], transposed to [k, k, Ci, Co].
+//   dW = xᵀ·dy (x subsampled first for stride s). For a kxk one,
+//   dW[a,b,i,o] = Σ x[n, a+s·p-pt, b+s·q-pl, i] · dy[n,p,q,o]: a stride-1 convolution of x laid
+//   out as [Ci, H, W, N] with dy laid out as the filter [OH, OW, N, Co], dilated by s, giving
+//   [Ci, k, k, Co], transposed to [k, k, Ci, Co].
 // - Conv2DBackpropInput (the wasm backend's is a slow reference loop). For a 1x1 convolution,
 //   dx = dy·Wᵀ, scattered back to every s-th position for stride s. For a kxk one, a stride-1
 //   convolution of dy (zero-interleaved for stride s) with W rotated by 180° and its channels
@@ -22,20 +23,19 @@
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
 //   normalisation; the wasm ones transpose the whole tensor first): a SIMD kernel or a loop in
 //   JavaScript, both summing in double precision.
-// - Adam's update (_adam.ts): one pass per variable instead of about ten kernels.
-// - Batch normalisation in training mode (_batch_norm.ts): statistics and output in one kernel,
-//   the three gradients in another, instead of about twenty element-wise kernels.
-//
-// The SIMD kernels take channels in multiples of 4; other channel counts use the loops.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
 //   1 for every value that is not 0, as on the other backends. A cast to the same type (the wasm
 //   one copies) shares the memory.
 // - GatherV2 (the wasm one moves one value at a time through a generic index loop; fitting a
 //   model gathers every mini-batch from the training set, which took longer than training the
 //   baseline): whole slices copied at once.
+// - Adam's update (_adam.ts): one pass per variable instead of about ten kernels.
+// - Batch normalisation in training mode (_batch_norm.ts): statistics and output in one kernel,
+//   the three gradients in another, instead of about twenty element-wise kernels.
 //
-// Any case these formulations do not cover (dilated or grouped convolutions, channels-first data,
-// odd paddings) is handed to the wasm backend's own kernel.
+// The SIMD kernels of MaxPoolGrad, Add, Sum and Mean take channels in multiples of 4; other
+// channel counts use the loops. Any case these formulations do not cover (dilated or grouped
+// convolutions, channels-first data, odd paddings) is handed to the wasm backend's own kernel.
 import * as tf from "../tf.ts";
 import { heapOf, keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
 import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";

@@ -2,9 +2,10 @@
 // tools/build_simd.sh (see lib/wasm/_simd.ts for how they are used).
 //
 // The module imports the wasm backend's own memory and works on its tensors in place, so it must
-// not touch any memory of its own: no static data, no stack (no local arrays, no calls that
-// spill), no C library. The build checks the compiled module for that. Pointers are byte offsets
-// into that memory; all data is float32, NHWC; channel counts handled here are multiples of 4.
+// not touch any memory of its own: no static data, no stack (small local arrays only where the
+// compiler keeps them in registers), no C library. The build checks the compiled module for that.
+// Pointers are byte offsets into that memory; all data is float32, NHWC. The convolution, pooling
+// and row kernels take channel counts in multiples of 4; batch normalisation takes any.
 #include <wasm_simd128.h>
 
 typedef float f32;
