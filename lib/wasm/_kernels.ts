@@ -29,6 +29,8 @@
 // - GatherV2 (the wasm one moves one value at a time through a generic index loop; fitting a
 //   model gathers every mini-batch from the training set, which took longer than training the
 //   baseline): whole slices copied at once.
+// - ReluGrad (new): the ReLU's gradient dy · step(x) in one pass instead of three kernels; TF.js's
+//   gradient of Relu is registered again to use it where the backend has it.
 // - Adam's update (_adam.ts): one pass per variable instead of about ten kernels.
 // - Batch normalisation in training mode (_batch_norm.ts): statistics and output in one kernel,
 //   the three gradients in another, instead of about twenty element-wise kernels.
@@ -453,6 +455,50 @@ function firstMaximum(
   return best;
 }
 
+// The ReLU's gradient, dy · step(x), as one kernel: TF.js's gradient runs Step, Cast and Multiply,
+// each a pass over the activations. Used by the gradient registered below.
+const RELU_GRAD = "ReluGrad";
+
+function reluGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const scope = new Scope(args.backend as WasmBackend);
+  const out = scope.alloc(x.shape);
+  simdKernels(scope.backend).relu_grad(
+    scope.pointer(dy),
+    scope.pointer(x),
+    scope.pointer(out),
+    tf.util.sizeFromShape(x.shape),
+  );
+  return scope.result(out);
+}
+
+let reluGradientRegistered = false;
+
+// TF.js's gradient of Relu, with the fused kernel where the active backend has it (same values).
+function registerReluGradient(): void {
+  if (reluGradientRegistered) return;
+  reluGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: "Relu",
+    inputsToSave: ["x"],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [x] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const fused = tf.getKernel(RELU_GRAD, tf.getBackend()) && x.dtype === "float32" &&
+        g.dtype === "float32" && tf.util.arraysEqual(x.shape, g.shape);
+      return {
+        x: () =>
+          fused
+            ? tf.engine().runKernel(
+              RELU_GRAD,
+              { dy: g, x } as unknown as tf.NamedTensorMap,
+            ) as tf.Tensor
+            : tf.mul(g, tf.cast(tf.step(x), "float32")),
+      };
+    },
+  });
+}
+
 function gatherV2(args: KernelArgs): tf.TensorInfo {
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   const attrs = args.attrs ?? {};
@@ -522,6 +568,7 @@ const KERNELS: [string, (args: KernelArgs) => tf.TensorInfo][] = [
   ["Conv2DBackpropInput", conv2DBackpropInput],
   ["Tile", tileKernel],
   ["BatchMatMul", batchMatMul],
+  [RELU_GRAD, reluGrad],
 ];
 
 /** Names of the kernels {@linkcode registerWasmTrainingKernels} registers. */
@@ -538,6 +585,7 @@ export const TRAINING_KERNEL_NAMES: readonly string[] = [
  */
 export function registerWasmTrainingKernels(): number {
   let added = registerAdamKernel() + registerWasmBatchNormKernels();
+  registerReluGradient();
   for (const [name, kernelFunc] of KERNELS) {
     const existing = tf.getKernelsForBackend("wasm").find((k) => k.kernelName === name);
     if (existing?.kernelFunc === (kernelFunc as unknown)) continue;

@@ -254,3 +254,20 @@ void bn_grad(const f32 *dy, const f32 *x, const f32 *mean, const f32 *var, const
     for (int k = c4; k < c; k++) out[k] = a[k] * g[k] + b[k] * (row[k] - mean[k]) + d[k];
   }
 }
+
+// The ReLU's gradient as TF.js composes it on this backend, dy · step(x), in one pass: step(x) is
+// 1 above 0, NaN for NaN and 0 elsewhere, so every product (-0 and NaN included) is the same.
+void relu_grad(const f32 *dy, const f32 *x, f32 *out, int n) {
+  const vec one = wasm_f32x4_splat(1), zero = wasm_f32x4_splat(0);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const vec v = load(x + i);
+    const vec step = wasm_v128_or(wasm_v128_and(wasm_f32x4_gt(v, zero), one),
+                                  wasm_v128_and(wasm_f32x4_ne(v, v), v));
+    store(out + i, wasm_f32x4_mul(load(dy + i), step));
+  }
+  for (; i < n; i++) {
+    const f32 v = x[i];
+    out[i] = dy[i] * (v > 0 ? 1.0f : v != v ? v : 0.0f);
+  }
+}

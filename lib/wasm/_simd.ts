@@ -82,6 +82,7 @@ export interface SimdKernels {
     acc: number,
     coefficients: number,
   ): void;
+  relu_grad(dy: number, x: number, out: number, n: number): void;
 }
 
 type EmscriptenBackend = { wasm: { asm: { memory: WebAssembly.Memory } } };

@@ -10,7 +10,8 @@
  * backend's fast XNNPACK convolutions and matrix products, and with SIMD kernels of the project's
  * own (lib/wasm/_simd.c, compiled by tools/build_simd.sh) that work on the backend's memory in
  * place: the first layer's filter gradient, max pooling's gradient, per-channel sums and bias
- * additions, and batch normalisation in training mode with its gradient (two kernels instead of
+ * additions, the ReLU's gradient (one pass instead of three kernels), and batch normalisation in
+ * training mode with its gradient (two kernels instead of
  * about twenty; lib/wasm/_batch_norm.ts). Adam's update runs as one kernel per variable
  * (lib/wasm/_adam.ts).
  *

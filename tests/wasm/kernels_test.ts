@@ -267,3 +267,27 @@ Deno.test("Identity and a cast to the same type on wasm share their input's memo
     assertEquals(tf.memory().numTensors, before - 1);
   }
 });
+
+Deno.test("ReLU's gradient on wasm is one ReluGrad kernel with the values of TF.js's dy · step(x)", async () => {
+  // 0, -0, NaN and infinities among x and dy; 11 values: vectors of 4 and a tail
+  const x = [1.5, 0, -0, -2, NaN, 3, Infinity, -Infinity, 0.25, -0.5, 7];
+  const dy = [-1, 2, -3, 4, 5, -0, Infinity, 2, -Infinity, NaN, -0.75];
+  const results: number[][] = [];
+  for (const backend of ["cpu", "wasm"]) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const [xt, dyt] = [tf.tensor1d(x), tf.tensor1d(dy)];
+    const composed = tf.tidy(() => tf.mul(dyt, tf.cast(tf.step(xt), "float32")));
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.relu(t))(xt, dyt));
+    const names = info.kernels.map((k) => k.name);
+    const grad = tf.grad((t: tf.Tensor) => tf.relu(t))(xt, dyt);
+    if (backend === "wasm") {
+      assert(names.includes("ReluGrad") && !names.includes("Step"), `kernels: ${names}`);
+      assertEquals(Array.from(await grad.data()), results[0], "same values as the composition");
+    }
+    results.push(Array.from(await composed.data()));
+    tf.dispose([xt, dyt, composed, grad, info.result as tf.Tensor]);
+    assertEquals(tf.memory().numTensors, before, `${backend}: no tensors leaked`);
+  }
+  assertEquals(results[1], results[0], "the composition on wasm and on cpu");
+});
