@@ -19,7 +19,7 @@ export const BATCH_NORM_TRAINING_GRAD = "BatchNormTrainingGrad";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
-/** Throws a clear error unless the kernels handle `x`: float32 NHWC, the channels last, nothing empty. */
+/** Throws a clear error unless the kernels handle `x`: float32 NHWC, nothing empty. */
 export function checkBatchNormInput(x: tf.TensorInfo): void {
   if (x.dtype !== "float32" || x.shape.length !== 4 || !x.shape.every((d) => d > 0)) {
     throw new TypeError(
