@@ -61,9 +61,10 @@ INLINE void filter_grad_row(const f32 *xrow, int xstep, const f32 *dyrow, int co
 }
 
 // dw[a,b,i,o] = Σ_{n,p,q} xp[n, p·sh+a, q·sw+b, i] · dy[n,p,q,o], with xp padded so that every
-// window lies inside it. The window row of a pixel (kw·ci values) is taken in vectors of 4 lanes, so
-// `lanes` is kw·ci rounded up to a multiple of 4 and xp must have lanes - kw·ci readable floats
-// after its end (their products land in lanes that are dropped). acc: scratch of kh·co·lanes.
+// window lies inside it. The window row of a pixel (kw·ci values) is taken in vectors of 4
+// lanes, so `lanes` is kw·ci rounded up to a multiple of 4 and xp must have lanes - kw·ci
+// readable floats after its end (their products land in lanes that are dropped). acc: scratch of
+// kh·co·lanes.
 void conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, f32 *acc, int n, int hp, int wp,
                       int ci, int oh, int ow, int co, int kh, int kw, int sh, int sw) {
   const int taps = kw * ci;
