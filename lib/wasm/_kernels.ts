@@ -16,13 +16,12 @@
 // - BatchMatMul with transpose flags (the wasm one falls back to a naive loop): transposes
 //   explicitly, then multiplies.
 // - MaxPoolGrad (the wasm one is a slow generic loop): a SIMD kernel, 4 channels at a time, or a
-//   direct loop in JavaScript.
+//   direct loop in JavaScript for other channel counts.
 // - Add of a per-channel vector to a large tensor (a bias; the wasm one computes every broadcast
-//   index): a SIMD kernel or a loop in JavaScript. Identity (the wasm one copies): shares the
-//   input's memory.
+//   index): a SIMD kernel. Identity (the wasm one copies): shares the input's memory.
 // - Sum and Mean over all axes but the last (per-channel gradients of biases and batch
-//   normalisation; the wasm ones transpose the whole tensor first): a SIMD kernel or a loop in
-//   JavaScript, both summing in double precision.
+//   normalisation; the wasm ones transpose the whole tensor first): a SIMD kernel summing in
+//   double precision.
 // - Cast to bool (the wasm one truncates to a byte, so 0.5 becomes false and 256 false, -1 255):
 //   1 for every value that is not 0, as on the other backends. A cast to the same type (the wasm
 //   one copies) shares the memory.
@@ -35,8 +34,7 @@
 // - Batch normalisation in training mode (_batch_norm.ts): statistics and output in one kernel,
 //   the three gradients in another, instead of about twenty element-wise kernels.
 //
-// The SIMD kernels of MaxPoolGrad, Add, Sum and Mean take channels in multiples of 4; other
-// channel counts use the loops. Any case these formulations do not cover (dilated or grouped
+// Any case these formulations do not cover (dilated or grouped
 // convolutions, channels-first data, odd paddings) is handed to the wasm backend's own kernel.
 import * as tf from "../tf.ts";
 import { heapOf, keepOriginal, originalKernel, Scope, type WasmBackend } from "./_heap.ts";
@@ -241,28 +239,17 @@ function add(args: KernelArgs): tf.TensorInfo {
   ) {
     return originalKernel("Add")(args) as tf.TensorInfo;
   }
-  if (channels % 4 === 0) {
-    const scope = new Scope(args.backend as WasmBackend);
-    const out = scope.alloc(big.shape);
-    const rows = tf.util.sizeFromShape(big.shape) / channels;
-    simdKernels(scope.backend).add_rows(
-      scope.pointer(big),
-      scope.pointer(bias),
-      scope.pointer(out),
-      rows,
-      channels,
-    );
-    return scope.result(out);
-  }
-  const { make, view } = heapOf(args);
-  const out = make(big.shape);
-  const x = view(big);
-  const v = view(bias);
-  const y = view(out);
-  for (let offset = 0; offset < x.length; offset += channels) {
-    for (let c = 0; c < channels; c++) y[offset + c] = x[offset + c] + v[c];
-  }
-  return out;
+  const scope = new Scope(args.backend as WasmBackend);
+  const out = scope.alloc(big.shape);
+  const rows = tf.util.sizeFromShape(big.shape) / channels;
+  simdKernels(scope.backend).add_rows(
+    scope.pointer(big),
+    scope.pointer(bias),
+    scope.pointer(out),
+    rows,
+    channels,
+  );
+  return scope.result(out);
 }
 
 // Identity shares its input's memory, as Reshape does (tensors are immutable); the wasm kernel
@@ -304,34 +291,21 @@ function reduceLeading(kind: "Sum" | "Mean") {
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
     if (!leading || x.dtype !== "float32") return originalKernel(kind)(args) as tf.TensorInfo;
-    const { make, view } = heapOf(args);
     const channels = x.shape[rank - 1];
     const outShape = keepDims ? [...new Array(rank - 1).fill(1), channels] : [channels];
     const rows = tf.util.sizeFromShape(x.shape) / channels;
-    const scale = kind === "Mean" ? 1 / rows : 1;
-    if (channels % 4 === 0) {
-      const scope = new Scope(args.backend as WasmBackend);
-      const sums = scope.alloc([2 * channels]); // float64 accumulators
-      const out = scope.alloc(outShape);
-      simdKernels(scope.backend).sum_rows(
-        scope.pointer(x),
-        scope.pointer(out),
-        rows,
-        channels,
-        scale,
-        scope.pointer(sums),
-      );
-      return scope.result(out);
-    }
-    const out = make(outShape);
-    const values = view(x);
-    const sums = new Float64Array(channels);
-    for (let offset = 0; offset < values.length; offset += channels) {
-      for (let c = 0; c < channels; c++) sums[c] += values[offset + c];
-    }
-    const result = view(out);
-    for (let c = 0; c < channels; c++) result[c] = sums[c] * scale;
-    return out;
+    const scope = new Scope(args.backend as WasmBackend);
+    const sums = scope.alloc([2 * channels]); // float64 accumulators
+    const out = scope.alloc(outShape);
+    simdKernels(scope.backend).sum_rows(
+      scope.pointer(x),
+      scope.pointer(out),
+      rows,
+      channels,
+      kind === "Mean" ? 1 / rows : 1,
+      scope.pointer(sums),
+    );
+    return scope.result(out);
   };
 }
 

@@ -4,8 +4,9 @@
 // The module imports the wasm backend's own memory and works on its tensors in place, so it must
 // not touch any memory of its own: no static data, no stack (small local arrays only where the
 // compiler keeps them in registers), no C library. The build checks the compiled module for that.
-// Pointers are byte offsets into that memory; all data is float32, NHWC. The convolution, pooling
-// and row kernels take channel counts in multiples of 4; batch normalisation takes any.
+// Pointers are byte offsets into that memory; all data is float32, NHWC. The convolution and
+// pooling kernels take channel counts in multiples of 4; the row and batch-normalisation kernels
+// take any.
 #include <wasm_simd128.h>
 
 typedef float f32;
@@ -142,22 +143,27 @@ int max_pool_grad(const f32 *x, const f32 *y, const f32 *dy, f32 *dx, int n, int
          wasm_i32x4_extract_lane(unresolved, 2) + wasm_i32x4_extract_lane(unresolved, 3);
 }
 
-// out[c] = scale · Σ_r x[r, c] for x [rows, cols], summed in double precision row by row.
+// out[c] = scale · Σ_r x[r, c] for x [rows, cols], summed in double precision row by row (vectors
+// of 4 columns, then one column at a time). acc: scratch of cols doubles.
 void sum_rows(const f32 *x, f32 *out, int rows, int cols, double scale, double *acc) {
-  for (int c = 0; c < cols; c += 2) wasm_v128_store(acc + c, wasm_f64x2_splat(0));
+  const int c4 = cols & ~3;
+  for (int c = 0; c < cols; c++) acc[c] = 0;
   for (int r = 0; r < rows; r++) {
     const f32 *row = x + (long)r * cols;
-    for (int c = 0; c < cols; c += 4) accumulate(acc + c, load(row + c));
+    for (int c = 0; c < c4; c += 4) accumulate(acc + c, load(row + c));
+    for (int c = c4; c < cols; c++) acc[c] += row[c];
   }
   for (int c = 0; c < cols; c++) out[c] = (f32)(acc[c] * scale);
 }
 
 // out[r, c] = x[r, c] + v[c] for x [rows, cols].
 void add_rows(const f32 *x, const f32 *v, f32 *out, int rows, int cols) {
+  const int c4 = cols & ~3;
   for (int r = 0; r < rows; r++) {
     const f32 *row = x + (long)r * cols;
     f32 *o = out + (long)r * cols;
-    for (int c = 0; c < cols; c += 4) store(o + c, wasm_f32x4_add(load(row + c), load(v + c)));
+    for (int c = 0; c < c4; c += 4) store(o + c, wasm_f32x4_add(load(row + c), load(v + c)));
+    for (int c = c4; c < cols; c++) o[c] = row[c] + v[c];
   }
 }
 
@@ -170,13 +176,7 @@ void add_rows(const f32 *x, const f32 *v, f32 *out, int rows, int cols) {
 void bn_stats(const f32 *x, f32 *mean, f32 *var, int rows, int c, double *acc) {
   const double scale = 1.0 / rows;
   const int c4 = c & ~3;
-  for (int k = 0; k < c; k++) acc[k] = 0;
-  for (int r = 0; r < rows; r++) {
-    const f32 *row = x + (long)r * c;
-    for (int k = 0; k < c4; k += 4) accumulate(acc + k, load(row + k));
-    for (int k = c4; k < c; k++) acc[k] += row[k];
-  }
-  for (int k = 0; k < c; k++) mean[k] = (f32)(acc[k] * scale);
+  sum_rows(x, mean, rows, c, scale, acc);
   for (int k = 0; k < c; k++) acc[k] = 0;
   for (int r = 0; r < rows; r++) {
     const f32 *row = x + (long)r * c;

@@ -65,7 +65,7 @@ Deno.test("registerTrainingKernels() is idempotent; the kernels it lists are reg
 });
 
 Deno.test("Sum and Mean over leading axes on wasm match cpu, other reductions too", async () => {
-  // 6 channels: a loop in JavaScript; 8: the SIMD kernel (channels in multiples of 4)
+  // 8 channels: vectors of 4; 6: a vector and two channels one at a time
   for (const channels of [6, 8]) {
     await tf.setBackend("cpu");
     const x = await dataOf(tf.randomNormal([3, 5, 4, channels], 0, 1, "float32", 6));
@@ -236,6 +236,7 @@ async function maxPoolGradEdgeCases(channels: number) {
 Deno.test("Add of a per-channel vector on wasm matches cpu exactly, either operand first", async () => {
   const cases: [number[], number[]][] = [
     [[4, 32, 32, 8], [8]], // large: added row by row
+    [[4, 32, 64, 6], [6]], // a vector of 4 channels, then two one at a time
     [[4, 32, 32, 8], [1, 1, 1, 8]],
     [[8], [2, 64, 64, 8]],
     [[3, 5, 8], [8]], // small: the wasm kernel
