@@ -9,12 +9,15 @@ missing_packages() {
 }
 
 # Installs the named packages as root where apt-get exists, saying so after the prefix $1;
-# returns 1 without trying otherwise.
+# returns 1 without trying otherwise. An install that fails ends the script.
 install_packages() {
   local who=$1
   shift
   [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || return 1
   echo "$who: installing $*"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
+    echo "$who: installing $* failed" >&2
+    exit 1
+  fi
 }
