@@ -11,9 +11,8 @@
  * own (lib/wasm/_simd.c, compiled by tools/build_simd.sh) that work on the backend's memory in
  * place: the first layer's filter gradient, max pooling's gradient, per-channel sums and bias
  * additions, the ReLU's gradient (one pass instead of three kernels), and batch normalisation in
- * training mode with its gradient (two kernels instead of
- * about twenty; lib/wasm/_batch_norm.ts). Adam's update runs as one kernel per variable
- * (lib/wasm/_adam.ts).
+ * training mode with its gradient (two kernels instead of about twenty; lib/wasm/_batch_norm.ts).
+ * Adam's update runs as one kernel per variable (lib/wasm/_adam.ts).
  *
  * Threads: the backend runs on one thread under Deno. Its multi-threaded build starts its workers
  * from a `blob:` URL through Node's worker API, which Deno's Node compatibility does not accept;
