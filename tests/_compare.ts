@@ -75,9 +75,11 @@ export const CONV_CASES: ConvCase[] = [
   [[2, 10, 10, 3], 3, 2, "valid"],
   [[2, 11, 11, 3], 3, 2, "same"],
   [[1, 13, 11, 2], 3, 1, "valid"],
-  // Few input channels and output channels in multiples of 4: the direct SIMD kernels of the
-  // wasm backend (blocks of 8 output channels and a last block of 4; rows of 4, 2 or 1 pixels).
+  // At most 4 input channels and output channels in multiples of 4: the SIMD filter gradient of
+  // the wasm backend (output channels in groups of 4; window rows of kw·ci values read in chunks
+  // of 12, 8 or 4 lanes).
   [[3, 9, 9, 3], 4, 1, "same", 8],
+  [[2, 9, 8, 3], 2, 2, "same", 8],
   [[2, 13, 11, 3], 7, 2, "same", 12],
   [[2, 10, 9, 1], 2, 1, "same", 4],
   [[2, 11, 10, 4], 3, 2, "valid", 16],
