@@ -30,8 +30,14 @@ export interface BlockOptions {
    * it.
    */
   training?: boolean | null;
-  /** Kernel initializer of every convolution in the block. Defaults as in the course. */
+  /**
+   * Kernel initializer of every convolution in the block. Default: the course's distribution
+   * (uniform ±0.05 for the identity block, Glorot-uniform for the convolutional block), drawn as
+   * `initialization` says.
+   */
   initializer?: Initializer;
+  /** How the default initializer draws (see {@linkcode Initialization}). Default `"independent"`. */
+  initialization?: Initialization;
   /** Prefix for the block's layer names (such as `"res2a"`); TF.js names them when left out. */
   name?: string;
 }
@@ -42,15 +48,56 @@ export interface ConvolutionalBlockOptions extends BlockOptions {
   s?: number;
 }
 
-/** The identity block's default initializer: uniform in [-0.05, 0.05], seed 0 (Keras's `random_uniform(seed=0)`). */
+/**
+ * How the weights of a model's layers are drawn at the start:
+ *
+ * - `"independent"`: every layer draws its own numbers from the course's distributions (uniform
+ *   in [-0.05, 0.05] in the identity blocks, Glorot-uniform elsewhere), through `Math.random`, so
+ *   `seedRandom` makes the draws reproducible and each seed starts elsewhere. This is
+ *   what the course's `initializer(seed=0)` did under TensorFlow 2's eager execution before
+ *   Keras 2.7: successive calls with the same seed gave new numbers.
+ * - `"seed0"`: every layer starts from the same seeded sequence (seed 0), as TF.js, TensorFlow 1
+ *   graphs and Keras 2.7 and later do with `seed=0`: layers of the same shape start identical and
+ *   the others from the same numbers scaled. The seed of `seedRandom` then changes only the order
+ *   of the mini-batches.
+ */
+export type Initialization = "independent" | "seed0";
+
+function checkInitialization(what: string, initialization: Initialization): void {
+  if (initialization !== "independent" && initialization !== "seed0") {
+    throw new RangeError(
+      `Cannot build the ${what}: initialization "${initialization}", expected "independent" or "seed0"`,
+    );
+  }
+}
+
+/** The identity block's default initializer: uniform in [-0.05, 0.05], drawn from `Math.random`. */
+export function randomUniform(): Initializer {
+  return tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05 });
+}
+
+/** The convolutional block's default initializer: Glorot-uniform, drawn from `Math.random`. */
+export function glorotUniform(): Initializer {
+  return tf.initializers.glorotUniform({});
+}
+
+/** The identity block's initializer with the course's seed: uniform in [-0.05, 0.05], seed 0 (Keras's `random_uniform(seed=0)`). */
 export function randomUniformSeed0(): Initializer {
   return tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 0 });
 }
 
-/** The convolutional block's default initializer: Glorot-uniform, seed 0. */
+/** The convolutional block's initializer with the course's seed: Glorot-uniform, seed 0. */
 export function glorotUniformSeed0(): Initializer {
   return tf.initializers.glorotUniform({ seed: 0 });
 }
+
+const INITIALIZERS: Record<
+  Initialization,
+  { uniform: () => Initializer; glorot: () => Initializer }
+> = {
+  independent: { uniform: randomUniform, glorot: glorotUniform },
+  seed0: { uniform: randomUniformSeed0, glorot: glorotUniformSeed0 },
+};
 
 // Applies layers to symbolic or concrete tensors alike. For concrete tensors the layers are
 // created, used once and disposed, so an eager check leaves no weights behind.
@@ -134,12 +181,18 @@ function checkInput(what: string, x: BlockInput): void {
 }
 
 function runBlock<T extends BlockInput>(
+  what: string,
   x: T,
   options: BlockOptions,
-  defaultInitializer: () => Initializer,
+  kind: "uniform" | "glorot",
   body: (b: BlockBuilder, x: T) => T,
 ): T {
-  const builder = new BlockBuilder(options, options.initializer ?? defaultInitializer());
+  const initialization = options.initialization ?? "independent";
+  checkInitialization(what, initialization);
+  const builder = new BlockBuilder(
+    options,
+    options.initializer ?? INITIALIZERS[initialization][kind](),
+  );
   if (x instanceof tf.SymbolicTensor) return body(builder, x);
   try {
     return tf.tidy(() => body(builder, x) as tf.Tensor4D) as T;
@@ -201,7 +254,7 @@ export function identityBlock<T extends BlockInput>(
         `the shortcut adds the input to the output, so they must be equal`,
     );
   }
-  return runBlock(x, options, randomUniformSeed0, (b, input) => {
+  return runBlock("identity block", x, options, "uniform", (b, input) => {
     const y = mainPath(b, input, f, filters, 1);
     return b.relu(b.add(y, input, "add"), "out");
   });
@@ -238,7 +291,7 @@ export function convolutionalBlock<T extends BlockInput>(
       `Cannot build the convolutional block: stride s = ${s}, expected a positive integer`,
     );
   }
-  return runBlock(x, options, glorotUniformSeed0, (b, input) => {
+  return runBlock("convolutional block", x, options, "glorot", (b, input) => {
     const y = mainPath(b, input, f, filters, s);
     let shortcut = b.conv(input, filters[2], 1, s, "valid", "conv_shortcut");
     shortcut = b.batchNorm(shortcut, "bn_shortcut");
@@ -258,6 +311,11 @@ export interface ResNet50Options {
    * normalisation follows the phase, as in the course.
    */
   training?: boolean | null;
+  /**
+   * How the initial weights are drawn (see {@linkcode Initialization}). Default `"independent"`:
+   * with `"seed0"` every convolution and the dense layer start from the same seeded sequence.
+   */
+  initialization?: Initialization;
 }
 
 /**
@@ -294,6 +352,9 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
     );
   }
   const training = options.training;
+  const initialization = options.initialization ?? "independent";
+  checkInitialization("ResNet-50", initialization);
+  const glorot = INITIALIZERS[initialization].glorot;
   const input = tf.input({ shape: inputShape, name: "input" });
   let x = tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }).apply(
     input,
@@ -303,7 +364,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
     kernelSize: 7,
     strides: 2,
     padding: "valid",
-    kernelInitializer: glorotUniformSeed0(),
+    kernelInitializer: glorot(),
     name: "conv1",
   }).apply(x) as tf.SymbolicTensor;
   x = batchNormalization({ name: "bn_conv1" }).apply(x) as tf.SymbolicTensor;
@@ -322,10 +383,16 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   ];
   stages.forEach((stage, i) => {
     const prefix = `res${i + 2}`;
-    x = convolutionalBlock(x, 3, stage.filters, { s: stage.s, training, name: `${prefix}a` });
+    x = convolutionalBlock(x, 3, stage.filters, {
+      s: stage.s,
+      training,
+      initialization,
+      name: `${prefix}a`,
+    });
     for (let j = 0; j < stage.identityBlocks; j++) {
       x = identityBlock(x, 3, stage.filters, {
         training,
+        initialization,
         name: `${prefix}${String.fromCharCode(98 + j)}`,
       });
     }
@@ -336,7 +403,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   const output = tf.layers.dense({
     units: classes,
     activation: "softmax",
-    kernelInitializer: glorotUniformSeed0(),
+    kernelInitializer: glorot(),
     name: "fc",
   }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: "ResNet50" });

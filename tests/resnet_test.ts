@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { convolutionalBlock, identityBlock, resNet50, setBatchNormMode } from "@lib/resnet.ts";
+import { seedRandom } from "@lib/random.ts";
 
 await tf.setBackend("cpu");
 
@@ -130,7 +131,25 @@ Deno.test("identityBlock() and convolutionalBlock() build models from symbolic t
   model.dispose();
 });
 
-Deno.test("identityBlock() uses the course's default initializers (uniform ±0.05, seed 0)", () => {
+// The kernels of a model's Conv2D layers, by layer name.
+function convKernels(model: tf.LayersModel): Map<string, Float32Array> {
+  const kernels = new Map<string, Float32Array>();
+  for (const layer of model.layers.filter((l) => l.getClassName() === "Conv2D")) {
+    kernels.set(layer.name, layer.getWeights()[0].dataSync() as Float32Array);
+  }
+  return kernels;
+}
+
+// Two identity blocks of the same shape after a convolutional block, as in a stage of ResNet-50.
+function stage(initialization?: "independent" | "seed0"): tf.LayersModel {
+  const input = tf.input({ shape: [4, 4, 8] });
+  let x = convolutionalBlock(input, 3, [2, 2, 8], { s: 1, initialization, name: "a" });
+  x = identityBlock(x, 3, [2, 2, 8], { initialization, name: "b" });
+  x = identityBlock(x, 3, [2, 2, 8], { initialization, name: "c" });
+  return tf.model({ inputs: input, outputs: x });
+}
+
+Deno.test("identityBlock() draws the course's uniform ±0.05 from Math.random, without a fixed seed", () => {
   const input = tf.input({ shape: [4, 4, 8] });
   const block = tf.model({ inputs: input, outputs: identityBlock(input, 3, [2, 2, 8]) });
   for (const layer of block.layers.filter((l) => l.getClassName() === "Conv2D")) {
@@ -139,9 +158,58 @@ Deno.test("identityBlock() uses the course's default initializers (uniform ±0.0
       config: Record<string, unknown>;
     };
     assertEquals(init.className, "RandomUniform");
-    assertEquals([init.config.minval, init.config.maxval, init.config.seed], [-0.05, 0.05, 0]);
+    assertEquals([init.config.minval, init.config.maxval, init.config.seed], [
+      -0.05,
+      0.05,
+      undefined,
+    ]);
+    const kernel = layer.getWeights()[0].dataSync();
+    assert(kernel.every((v) => v >= -0.05 && v <= 0.05), `${layer.name} outside ±0.05`);
   }
   block.dispose();
+});
+
+Deno.test("identityBlock() and convolutionalBlock() start same-shaped layers apart, and the seed decides", () => {
+  seedRandom(1);
+  const first = stage();
+  seedRandom(1);
+  const again = stage();
+  seedRandom(2);
+  const other = stage();
+  const [k1, k1again, k2] = [first, again, other].map(convKernels);
+  // Same seed, same weights; another seed, other weights.
+  for (const [name, kernel] of k1) {
+    assertEquals(Array.from(k1again.get(name)!), Array.from(kernel), name);
+    assert(kernel.some((v, i) => v !== k2.get(name)![i]), `${name} did not change with the seed`);
+  }
+  // The two identity blocks' layers of the same shape differ.
+  assert(k1.get("b_conv_a")!.some((v, i) => v !== k1.get("c_conv_a")![i]));
+  for (const model of [first, again, other]) model.dispose();
+});
+
+Deno.test('identityBlock() and convolutionalBlock() with initialization "seed0" repeat the seeded sequence', () => {
+  seedRandom(1);
+  const first = stage("seed0");
+  seedRandom(2);
+  const other = stage("seed0");
+  const [k1, k2] = [first, other].map(convKernels);
+  assertEquals(Array.from(k1.get("b_conv_a")!), Array.from(k1.get("c_conv_a")!));
+  assertEquals(Array.from(k1.get("b_conv_b")!), Array.from(k1.get("c_conv_b")!));
+  for (const [name, kernel] of k1) assertEquals(Array.from(k2.get(name)!), Array.from(kernel));
+  const init = first.getLayer("b_conv_a").getConfig().kernelInitializer as {
+    config: Record<string, unknown>;
+  };
+  assertEquals(init.config.seed, 0);
+  first.dispose();
+  other.dispose();
+  assertThrows(
+    () =>
+      identityBlock(tf.input({ shape: [4, 4, 8] }), 3, [2, 2, 8], {
+        initialization: "seed1" as "seed0",
+      }),
+    RangeError,
+    'initialization "seed1", expected "independent" or "seed0"',
+  );
 });
 
 Deno.test("identityBlock() and convolutionalBlock() reject bad arguments with clear errors", () => {
@@ -223,6 +291,19 @@ Deno.test("resNet50() blocks normalise with batch statistics also in predict, as
 Deno.test("resNet50() with training: null lets the blocks follow the phase (moving averages in predict)", async () => {
   const means = await blockNormMeans({ training: null });
   assert(means.some((v) => Math.abs(v) > 1e-2), "inference mode does not centre the batch");
+});
+
+Deno.test('resNet50() starts its layers from independent draws; "seed0" repeats them as TF.js does', () => {
+  const same = (model: tf.LayersModel, a: string, b: string) => {
+    const [x, y] = [a, b].map((name) => model.getLayer(name).getWeights()[0].dataSync());
+    return x.every((v, i) => v === y[i]);
+  };
+  const independent = resNet50();
+  assert(!same(independent, "res4b_conv_a", "res4c_conv_a"));
+  independent.dispose();
+  const seed0 = resNet50({ initialization: "seed0" });
+  assert(same(seed0, "res4b_conv_a", "res4c_conv_a"));
+  seed0.dispose();
 });
 
 Deno.test("resNet50() rejects a bad number of classes", () => {
