@@ -75,11 +75,18 @@ export function setBatchNormMode(model: tf.LayersModel, mode: BatchNormMode): nu
       `Cannot set batch normalisation to "${mode}": expected training, inference or phase`,
     );
   }
-  const layers = model.layers.filter((layer) => layer instanceof batchNormClass());
-  for (const layer of layers) {
-    (layer as unknown as { fixedTraining?: boolean }).fixedTraining = fixed;
-  }
+  const layers = batchNormLayers(model);
+  for (const layer of layers) layer.fixedTraining = fixed;
   return layers.length;
+}
+
+/** A batch-normalisation layer of this library, with its fixed mode (`undefined`: the phase). */
+export type BatchNormLayer = tf.layers.Layer & { fixedTraining: boolean | undefined };
+
+/** The batch-normalisation layers of `model` built by this library, in the model's order. */
+export function batchNormLayers(model: tf.LayersModel): BatchNormLayer[] {
+  const Layer = batchNormClass();
+  return model.layers.filter((layer) => layer instanceof Layer) as BatchNormLayer[];
 }
 
 /** Registers the layer class for deserialisation (loading a saved model needs it). */

@@ -30,3 +30,4 @@ export * from "./backend.ts";
 export * from "./display/mod.ts";
 export * from "./settings.ts";
 export * from "./format.ts";
+export * from "./recalibration.ts";
