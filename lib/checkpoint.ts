@@ -250,6 +250,46 @@ export async function loadCheckpointIfPresent(dir: string): Promise<Checkpoint |
 }
 
 /**
+ * The epoch (counted from 1) with the lowest training loss of `history`, the first of equals, or
+ * `null` when no epoch has a finite loss. Validation metrics are never looked at.
+ */
+export function lowestLossEpoch(history: TrainingHistory): number | null {
+  let best: number | null = null;
+  history.loss.forEach((loss, i) => {
+    if (Number.isFinite(loss) && (best === null || loss < history.loss[best - 1])) best = i + 1;
+  });
+  return best === null ? null : history.epoch[best - 1];
+}
+
+/**
+ * An `onEpochEnd` callback for `fitModel` that keeps the epoch of lowest training loss, as Keras's
+ * `ModelCheckpoint(monitor="loss", save_best_only=True)`: after each epoch whose mean training
+ * loss is lower than every earlier epoch's, the model is saved into `dir`. It judges by the
+ * training loss only, never by the validation data (which the notebooks take from the test set).
+ * Resumed runs carry on: the history decides, so an epoch is kept only if it beats the epochs
+ * before the interruption too.
+ *
+ * @example
+ * ```ts ignore
+ * await fitModel(model, x, y, {
+ *   epochs: 20,
+ *   onEpochEnd: [checkpointBestEpoch("runs/resnet-best", model), checkpointEachEpoch("runs/resnet", model)],
+ * });
+ * const kept = await loadCheckpoint("runs/resnet-best");
+ * ```
+ */
+export function checkpointBestEpoch(
+  dir: string,
+  model: tf.LayersModel,
+  options: { seed?: number } = {},
+): (result: EpochResult) => Promise<void> {
+  return async ({ epoch, history }) => {
+    if (lowestLossEpoch(history) !== epoch) return;
+    await saveCheckpoint(dir, model, { epoch, history, seed: options.seed });
+  };
+}
+
+/**
  * An `onEpochEnd` callback for `fitModel` that saves a checkpoint of `model` into `dir` after
  * every epoch.
  *

@@ -31,6 +31,67 @@ export async function predictClasses(
   return { predicted: probabilities.map((p) => p.indexOf(Math.max(...p))), probabilities };
 }
 
+/** A model's prediction for one image. */
+export interface ImagePrediction {
+  /** The most probable class. */
+  predicted: number;
+  /** The class probabilities. */
+  probabilities: number[];
+}
+
+/**
+ * Predicts the class of one image, scaled as the training images are (values 0..1): a
+ * [height, width, channels] tensor, or a batch of one. Frees the tensors it creates; the image
+ * stays the caller's.
+ */
+export async function predictImage(
+  model: tf.LayersModel,
+  image: tf.Tensor3D | tf.Tensor4D,
+): Promise<ImagePrediction> {
+  if (image.rank !== 3 && !(image.rank === 4 && image.shape[0] === 1)) {
+    throw new TypeError(
+      `Cannot predict one image from a tensor of shape [${image.shape}]: ` +
+        "expected [height, width, channels] or [1, height, width, channels]",
+    );
+  }
+  const output = tf.tidy(() =>
+    model.predict(image.rank === 3 ? tf.expandDims(image, 0) : image) as tf.Tensor
+  );
+  const probabilities = Array.from(await output.data());
+  output.dispose();
+  return { predicted: probabilities.indexOf(Math.max(...probabilities)), probabilities };
+}
+
+/**
+ * The course's line for a prediction's probabilities, to 4 decimals:
+ * `Class prediction vector [p(0), p(1), p(2), p(3), p(4), p(5)] = [0.0012, …]`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(
+ *   classPredictionVector([0.25, 0.75]),
+ *   "Class prediction vector [p(0), p(1)] = [0.2500, 0.7500]",
+ * );
+ * ```
+ */
+export function classPredictionVector(probabilities: readonly number[]): string {
+  const names = probabilities.map((_, i) => `p(${i})`).join(", ");
+  return `Class prediction vector [${names}] = [${
+    probabilities.map((p) => p.toFixed(4)).join(", ")
+  }]`;
+}
+
+/** The fraction of `predicted` classes equal to `labels`. */
+export function accuracyOf(labels: readonly number[], predicted: readonly number[]): number {
+  if (labels.length !== predicted.length || labels.length === 0) {
+    throw new RangeError(
+      `Cannot compare ${labels.length} labels with ${predicted.length} predictions`,
+    );
+  }
+  return labels.filter((label, i) => label === predicted[i]).length / labels.length;
+}
+
 function checkLabels(what: string, values: number[], classes: number): void {
   const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= classes);
   if (bad >= 0) {

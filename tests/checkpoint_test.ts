@@ -2,11 +2,14 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/
 import { join } from "node:path";
 import * as tf from "@lib/tf.ts";
 import {
+  checkpointBestEpoch,
   checkpointEachEpoch,
   loadCheckpoint,
   loadCheckpointIfPresent,
+  lowestLossEpoch,
   saveCheckpoint,
 } from "@lib/checkpoint.ts";
+import type { TrainingHistory } from "@lib/training.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 import { identityBlock } from "@lib/resnet.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training.ts";
@@ -215,4 +218,68 @@ Deno.test("checkpointEachEpoch() saves after every epoch of fitModel", async () 
   assertEquals(seen, [1, 2]);
   tf.dispose([x, y]);
   disposeModel(model);
+});
+
+Deno.test("lowestLossEpoch() picks the first epoch of lowest finite training loss", () => {
+  const history = (loss: number[]): TrainingHistory => ({
+    epoch: loss.map((_, i) => i + 1),
+    loss,
+    accuracy: loss.map(() => 0.5),
+  });
+  assertEquals(lowestLossEpoch(history([1, 0.5, 0.7, 0.5, NaN])), 2);
+  assertEquals(lowestLossEpoch(history([NaN, 2, Infinity])), 2);
+  assertEquals(lowestLossEpoch(history([NaN])), null);
+  assertEquals(lowestLossEpoch(history([])), null);
+});
+
+Deno.test("checkpointBestEpoch() keeps the epoch of lowest training loss and never reads validation metrics", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  const save = checkpointBestEpoch(dir, model, { seed: 3 });
+  const losses = [1.2, 0.8, 0.9, 0.4, 0.6, NaN];
+  const kept: (number | null)[] = [];
+  const history: TrainingHistory = { epoch: [], loss: [], accuracy: [] };
+  // The validation columns throw when read: the choice must not look at them.
+  for (const name of ["val_loss", "val_accuracy"] as const) {
+    Object.defineProperty(history, name, {
+      get() {
+        throw new Error(`${name} was read`);
+      },
+      enumerable: false,
+    });
+  }
+  for (const [i, loss] of losses.entries()) {
+    history.epoch.push(i + 1);
+    history.loss.push(loss);
+    history.accuracy.push(0.5);
+    await save({ epoch: i + 1, logs: { loss }, seconds: 0, history });
+    const saved = await loadCheckpointIfPresent(dir);
+    kept.push(saved?.epoch ?? null);
+    saved?.model.dispose();
+  }
+  assertEquals(kept, [1, 2, 2, 4, 4, 4]);
+  const best = await loadCheckpoint(dir);
+  assertEquals([best.epoch, best.seed, best.history.loss], [4, 3, [1.2, 0.8, 0.9, 0.4]]);
+  best.model.dispose();
+  model.dispose();
+});
+
+Deno.test("checkpointBestEpoch() in a resumed run keeps an epoch only if it beats the earlier ones", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  const save = checkpointBestEpoch(dir, model);
+  const history: TrainingHistory = { epoch: [1, 2], loss: [0.5, 0.3], accuracy: [0.5, 0.6] };
+  history.epoch.push(3);
+  history.loss.push(0.4);
+  history.accuracy.push(0.6);
+  await save({ epoch: 3, logs: { loss: 0.4 }, seconds: 0, history });
+  assertEquals(await loadCheckpointIfPresent(dir), null);
+  history.epoch.push(4);
+  history.loss.push(0.2);
+  history.accuracy.push(0.7);
+  await save({ epoch: 4, logs: { loss: 0.2 }, seconds: 0, history });
+  const best = await loadCheckpoint(dir);
+  assertEquals(best.epoch, 4);
+  best.model.dispose();
+  model.dispose();
 });

@@ -1,12 +1,15 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import {
+  accuracyOf,
+  classPredictionVector,
   confusionMatrix,
   confusionMatrixChart,
   misclassified,
   mistakeGallery,
   perClassAccuracy,
   predictClasses,
+  predictImage,
 } from "@lib/evaluation.ts";
 
 await tf.setBackend("cpu");
@@ -75,4 +78,35 @@ Deno.test("confusionMatrixChart() and mistakeGallery() show the matrix and capti
   assertEquals(some.images.length, 2);
   assertEquals(text(some), "2 images: 3 misclassified (true → predicted), the first 2 shown");
   images.dispose();
+});
+
+Deno.test("predictImage() predicts one image, with or without its batch axis, without leaks", async () => {
+  const input = tf.input({ shape: [1, 1, 2] });
+  const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+  const model = tf.model({
+    inputs: input,
+    outputs: tf.layers.softmax().apply(flat) as tf.SymbolicTensor,
+  });
+  const image = tf.tensor3d([[[1, 3]]]);
+  const batch = tf.expandDims(image, 0) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const one = await predictImage(model, image);
+  assertEquals(await predictImage(model, batch), one);
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(one.predicted, 1);
+  assert(Math.abs(one.probabilities[1] - 1 / (1 + Math.exp(-2))) < 1e-6);
+  const two = tf.concat([batch, batch]) as tf.Tensor4D;
+  await assertRejects(() => predictImage(model, two), TypeError, "shape [2,1,1,2]");
+  tf.dispose([image, batch, two]);
+  model.dispose();
+});
+
+Deno.test("classPredictionVector() prints the course's line; accuracyOf() compares classes", () => {
+  assertEquals(
+    classPredictionVector([0.1, 0.2, 0.7]),
+    "Class prediction vector [p(0), p(1), p(2)] = [0.1000, 0.2000, 0.7000]",
+  );
+  assertEquals(accuracyOf([0, 1, 2, 3], [0, 1, 1, 3]), 0.75);
+  assertThrows(() => accuracyOf([0, 1], [0]), RangeError, "2 labels with 1 predictions");
+  assertThrows(() => accuracyOf([], []), RangeError, "0 labels");
 });
