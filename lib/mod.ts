@@ -31,3 +31,4 @@ export * from "./display/mod.ts";
 export * from "./settings.ts";
 export * from "./format.ts";
 export * from "./recalibration.ts";
+export * from "./augmentation.ts";

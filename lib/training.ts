@@ -6,6 +6,8 @@
  * @module
  */
 import * as tf from "./tf.ts";
+import * as tfData from "@tensorflow/tfjs-data";
+import { type Augmentation, augmentImages } from "./augmentation.ts";
 import { FusedAdamOptimizer } from "./wasm/_adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 
@@ -104,6 +106,36 @@ export interface FitOptions {
   log?: ((line: string) => void) | null;
   /** Called after each epoch (in order, when several), awaited before the next one starts. */
   onEpochEnd?: EpochCallback | EpochCallback[];
+  /**
+   * Augment the training images: every mini-batch is drawn, then changed at random by
+   * `augmentImages` with these settings (`true`: the defaults), so each epoch sees new variants.
+   * Labels and validation data are left as they are. Default: no augmentation.
+   */
+  augment?: Augmentation | boolean;
+}
+
+// The training data as a data set of shuffled, augmented mini-batches, drawn anew each epoch.
+function augmentedBatches(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  batchSize: number,
+  shuffle: boolean,
+  augmentation: Augmentation,
+) {
+  const count = x.shape[0];
+  return tfData.generator(function* () {
+    const order = Array.from({ length: count }, (_, i) => i);
+    if (shuffle) tf.util.shuffle(order);
+    for (let start = 0; start < count; start += batchSize) {
+      yield tf.tidy(() => {
+        const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
+        return {
+          xs: augmentImages(tf.gather(x, indices) as tf.Tensor4D, augmentation),
+          ys: tf.gather(y, indices),
+        };
+      });
+    }
+  });
 }
 
 const KERAS_NAMES: Record<string, string> = {
@@ -193,33 +225,35 @@ export async function fitModel(
   const history = options.history ?? emptyHistory(validationData !== undefined);
   const steps = Math.ceil(x.shape[0] / batchSize);
   let started = performance.now();
-  await model.fit(x, y, {
-    epochs,
-    initialEpoch,
-    batchSize,
-    validationData,
-    shuffle: options.shuffle ?? true,
-    verbose: 0,
-    yieldEvery: "never",
-    callbacks: {
-      onEpochBegin: () => {
-        started = performance.now();
-        return Promise.resolve();
-      },
-      onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
-        const seconds = (performance.now() - started) / 1000;
-        const logs = kerasLogs(rawLogs);
-        const epoch = epochIndex + 1;
-        history.epoch.push(epoch);
-        for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
-          if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
-        }
-        log?.(progressLine(epoch, epochs, steps, seconds, logs));
-        const callbacks = [options.onEpochEnd ?? []].flat();
-        for (const callback of callbacks) await callback({ epoch, logs, seconds, history });
-      },
+  const shuffle = options.shuffle ?? true;
+  const callbacks = {
+    onEpochBegin: () => {
+      started = performance.now();
+      return Promise.resolve();
     },
-  });
+    onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
+      const seconds = (performance.now() - started) / 1000;
+      const logs = kerasLogs(rawLogs);
+      const epoch = epochIndex + 1;
+      history.epoch.push(epoch);
+      for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
+        if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
+      }
+      log?.(progressLine(epoch, epochs, steps, seconds, logs));
+      for (const callback of epochCallbacks) await callback({ epoch, logs, seconds, history });
+    },
+  };
+  const epochCallbacks = [options.onEpochEnd ?? []].flat();
+  const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
+  if (options.augment) {
+    const augmentation = options.augment === true ? {} : options.augment;
+    await model.fitDataset(augmentedBatches(x, y, batchSize, shuffle, augmentation), {
+      ...common,
+      callbacks,
+    });
+  } else {
+    await model.fit(x, y, { ...common, batchSize, shuffle, callbacks });
+  }
   return history;
 }
 
