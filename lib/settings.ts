@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { join } from "node:path";
+import { projectRoot } from "./_paths.ts";
 
 /** The training settings of a notebook. */
 export interface TrainingSettings {
@@ -61,4 +63,29 @@ export function trainingSettings(
     batchSize: readPositiveInteger(env, "SIGNS_BATCH_SIZE") ?? defaults.batchSize,
     trainLimit: readPositiveInteger(env, "SIGNS_TRAIN_LIMIT") ?? defaults.trainLimit ?? null,
   };
+}
+
+function readPath(env: EnvReader, name: string, fallback: string): string {
+  const text = env(name);
+  return text === undefined || text.trim() === "" ? fallback : text;
+}
+
+/**
+ * The folder under which notebook 2 saves its runs: `SIGNS_CHECKPOINT_DIR`, or `build/checkpoints`
+ * in the project, wherever the kernel started.
+ */
+export function checkpointRoot(env: EnvReader = denoEnv): string {
+  return readPath(env, "SIGNS_CHECKPOINT_DIR", join(projectRoot, "build", "checkpoints"));
+}
+
+/**
+ * The photo for "test on your own image": `SIGNS_MY_IMAGE`, or the course's photo in
+ * `../shared/images/my_image.jpg` beside the project, wherever the kernel started.
+ */
+export function myImagePath(env: EnvReader = denoEnv): string {
+  return readPath(
+    env,
+    "SIGNS_MY_IMAGE",
+    join(projectRoot, "..", "shared", "images", "my_image.jpg"),
+  );
 }

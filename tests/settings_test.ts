@@ -1,5 +1,7 @@
-import { assertEquals, assertThrows } from "@std/assert";
-import { trainingSettings } from "@lib/settings.ts";
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { isAbsolute, join } from "node:path";
+import { checkpointRoot, myImagePath, trainingSettings } from "@lib/settings.ts";
+import { projectRoot } from "@lib/_paths.ts";
 
 const envOf = (values: Record<string, string>) => (name: string) => values[name];
 
@@ -41,4 +43,18 @@ Deno.test("trainingSettings() reads Deno's environment by default", () => {
   } finally {
     Deno.env.delete("SIGNS_TRAIN_LIMIT");
   }
+});
+
+Deno.test("checkpointRoot() and myImagePath() take the environment, else paths in and beside the project", () => {
+  const none = () => undefined;
+  assertEquals(checkpointRoot(none), join(projectRoot, "build", "checkpoints"));
+  assert(isAbsolute(checkpointRoot(none)));
+  assertEquals(myImagePath(none), join(projectRoot, "..", "shared", "images", "my_image.jpg"));
+  const env = (name: string) =>
+    ({ SIGNS_CHECKPOINT_DIR: "/tmp/runs", SIGNS_MY_IMAGE: "me.png" } as Record<string, string>)[
+      name
+    ];
+  assertEquals([checkpointRoot(env), myImagePath(env)], ["/tmp/runs", "me.png"]);
+  const empty = () => " ";
+  assertEquals(checkpointRoot(empty), checkpointRoot(none));
 });

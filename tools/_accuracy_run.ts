@@ -1,0 +1,129 @@
+// One training run of the ResNet-50 recipe as notebook 2 runs it, in a process of its own, for
+// tools/accuracy.ts: prints one JSON line with what the run ended with.
+//
+//   deno run -A tools/_accuracy_run.ts --seed=N [--recipe=course|augmented] [--epochs=20]
+//                                      [--initialization=independent|seed0] [--holdout=N]
+//
+// The run: seedRandom(seed), resNet50, compileModel, fitModel for the given epochs in batches of
+// 32 with the test set as validation data (as the notebook), keeping the epoch of lowest training
+// loss (checkpointBestEpoch). Then: the last epoch's test accuracy (the course's figure), the kept
+// model's, the kept model's after recalibrateBatchNorm in inference mode (in batches and one image
+// at a time), and its prediction of the learner's photo.
+//
+// With --holdout=N the last N training images (of a fixed shuffle, the same for every seed) are
+// held out: the model trains on the others and is validated on them, and the line reports the
+// held-out accuracy instead of any test figure, for choosing settings without the test set.
+import * as tf from "../lib/tf.ts";
+import { useBackend } from "../lib/backend.ts";
+import { resNet50, setBatchNormMode } from "../lib/resnet.ts";
+import { seedRandom } from "../lib/random.ts";
+import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training.ts";
+import { checkpointBestEpoch, loadCheckpoint, lowestLossEpoch } from "../lib/checkpoint.ts";
+import { recalibrateBatchNorm } from "../lib/recalibration.ts";
+import { loadSignsDataset } from "../lib/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
+import { accuracyOf, predictClasses, predictImage } from "../lib/evaluation.ts";
+import { loadImageIfPresent } from "../lib/image_file.ts";
+import { myImagePath } from "../lib/settings.ts";
+
+function option(name: string, fallback: string): string {
+  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+}
+
+const seed = Number(option("seed", "1"));
+const recipe = option("recipe", "course");
+const epochs = Number(option("epochs", "20"));
+const initialization = option("initialization", "independent") as "independent" | "seed0";
+const holdout = Number(option("holdout", "0"));
+if (!["course", "augmented"].includes(recipe)) throw new RangeError(`unknown recipe "${recipe}"`);
+
+const backend = await useBackend(undefined, { log: null });
+seedRandom(seed);
+const data = await loadSignsDataset();
+const labels = Array.from(await data.yTrainOrig.data());
+// The held-out images: the last `holdout` of a fixed permutation of the training set.
+const order = Array.from(labels.keys());
+if (holdout > 0) {
+  const generator = (await import("seedrandom")).default("holdout");
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(generator() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+}
+const fitIndex = order.slice(0, order.length - holdout);
+const heldIndex = order.slice(order.length - holdout);
+const [xAll, yAll] = [normalizeImages(data.xTrainOrig), convertToOneHot(data.yTrainOrig, 6)];
+const xFit = tf.gather(xAll, fitIndex);
+const yFit = tf.gather(yAll, fitIndex);
+const [xCheck, yCheck, checkLabels] = holdout > 0
+  ? [tf.gather(xAll, heldIndex), tf.gather(yAll, heldIndex), heldIndex.map((i) => labels[i])]
+  : [
+    normalizeImages(data.xTestOrig),
+    convertToOneHot(data.yTestOrig, 6),
+    Array.from(await data.yTestOrig.data()),
+  ];
+
+let model = resNet50({ initialization });
+compileModel(model);
+const bestDir = await Deno.makeTempDir({ prefix: "signs-accuracy-" });
+const started = performance.now();
+const history = await fitModel(model, xFit, yFit, {
+  epochs,
+  batchSize: 32,
+  validationData: [xCheck, yCheck],
+  augment: recipe === "augmented",
+  log: (line) => console.error(line),
+  onEpochEnd: checkpointBestEpoch(`${bestDir}/best`, model),
+});
+const seconds = (performance.now() - started) / 1000;
+const last = await evaluateModel(model, xCheck, yCheck);
+disposeModel(model);
+const kept = await loadCheckpoint(`${bestDir}/best`);
+model = kept.model;
+await Deno.remove(bestDir, { recursive: true });
+const keptEvaluation = await evaluateModel(model, xCheck, yCheck);
+setBatchNormMode(model, "inference");
+const movingAverages = await evaluateModel(model, xCheck, yCheck);
+setBatchNormMode(model, "phase");
+await recalibrateBatchNorm(model, xFit);
+setBatchNormMode(model, "inference");
+const recalibrated = await evaluateModel(model, xCheck, yCheck);
+const oneByOne = await predictClasses(model, xCheck, { batchSize: 1 });
+const photo = await loadImageIfPresent(myImagePath());
+const photoPrediction = photo
+  ? await predictImage(model, tf.tidy(() => tf.div(photo, 255)) as tf.Tensor3D)
+  : null;
+
+const jumps = history.loss.slice(1).map((loss, i) => loss - history.loss[i]);
+const what = holdout > 0 ? "heldOut" : "test";
+const round = (v: number) => Math.round(v * 10000) / 10000;
+console.log(JSON.stringify({
+  recipe,
+  initialization,
+  seed,
+  backend,
+  epochs,
+  trainImages: fitIndex.length,
+  ...(holdout > 0 ? { heldOutImages: holdout } : {}),
+  lastLoss: round(history.loss.at(-1)!),
+  bestLossEpoch: lowestLossEpoch(history),
+  keptEpoch: kept.epoch,
+  largestLossJump: round(Math.max(0, ...jumps)),
+  [`${what}AccuracyLast`]: round(last.accuracy),
+  [`${what}AccuracyKept`]: round(keptEvaluation.accuracy),
+  [`${what}AccuracyMovingAverages`]: round(movingAverages.accuracy),
+  [`${what}AccuracyRecalibrated`]: round(recalibrated.accuracy),
+  [`${what}AccuracyOneAtATime`]: round(accuracyOf(checkLabels, oneByOne.predicted)),
+  ...(holdout > 0 ? {} : {
+    photoClass: photoPrediction?.predicted ?? null,
+    photoProbability: photoPrediction
+      ? round(photoPrediction.probabilities[photoPrediction.predicted])
+      : null,
+  }),
+  lossHistory: history.loss.map(round),
+  seconds: Math.round(seconds),
+}));
+tf.dispose([xAll, yAll, xFit, yFit, xCheck, yCheck]);
+photo?.dispose();
+data.dispose();
+disposeModel(model);
