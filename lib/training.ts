@@ -7,6 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import * as tfData from "@tensorflow/tfjs-data";
+import seedrandom from "seedrandom";
 import { type Augmentation, augmentImages } from "./augmentation.ts";
 import { FusedAdamOptimizer } from "./wasm/_adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
@@ -112,25 +113,41 @@ export interface FitOptions {
    * Labels and validation data are left as they are. Default: no augmentation.
    */
   augment?: Augmentation | boolean;
+  /**
+   * Draws each epoch's order of the mini-batches (and its augmentation) from a generator seeded
+   * with this seed and the epoch's number, instead of `Math.random`: a run stopped after any epoch
+   * and resumed with `initialEpoch` sees the batches the uninterrupted run saw, and nothing else
+   * that draws random numbers (building another model, picking an image) changes them.
+   */
+  seed?: number;
 }
 
-// The training data as a data set of shuffled, augmented mini-batches, drawn anew each epoch.
-function augmentedBatches(
+// The training data as a data set of mini-batches, shuffled (and augmented) anew each epoch with
+// the random numbers `randomFor(epoch)` gives.
+function batchesOf(
   x: tf.Tensor,
   y: tf.Tensor,
   batchSize: number,
   shuffle: boolean,
-  augmentation: Augmentation,
+  augmentation: Augmentation | null,
+  epochNow: () => number,
+  randomFor: (epoch: number) => () => number,
 ) {
   const count = x.shape[0];
   return tfData.generator(function* () {
+    const random = randomFor(epochNow());
     const order = Array.from({ length: count }, (_, i) => i);
-    if (shuffle) tf.util.shuffle(order);
+    // Fisher-Yates, as TF.js's own shuffle, with the epoch's generator.
+    for (let i = count - 1; shuffle && i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
     for (let start = 0; start < count; start += batchSize) {
       yield tf.tidy(() => {
         const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
+        const images = tf.gather(x, indices) as tf.Tensor4D;
         return {
-          xs: augmentImages(tf.gather(x, indices) as tf.Tensor4D, augmentation),
+          xs: augmentation ? augmentImages(images, augmentation, random) : images,
           ys: tf.gather(y, indices),
         };
       });
@@ -226,9 +243,11 @@ export async function fitModel(
   const steps = Math.ceil(x.shape[0] / batchSize);
   let started = performance.now();
   const shuffle = options.shuffle ?? true;
+  let epochNow = initialEpoch + 1;
   const callbacks = {
-    onEpochBegin: () => {
+    onEpochBegin: (epochIndex: number) => {
       started = performance.now();
+      epochNow = epochIndex + 1;
       return Promise.resolve();
     },
     onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
@@ -245,12 +264,16 @@ export async function fitModel(
   };
   const epochCallbacks = [options.onEpochEnd ?? []].flat();
   const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
-  if (options.augment) {
-    const augmentation = options.augment === true ? {} : options.augment;
-    await model.fitDataset(augmentedBatches(x, y, batchSize, shuffle, augmentation), {
-      ...common,
-      callbacks,
-    });
+  const { seed } = options;
+  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+    throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
+  }
+  if (options.augment || seed !== undefined) {
+    const augmentation = options.augment ? (options.augment === true ? {} : options.augment) : null;
+    const randomFor = (epoch: number) =>
+      seed === undefined ? Math.random : seedrandom(`${seed}/epoch ${epoch}`);
+    const batches = batchesOf(x, y, batchSize, shuffle, augmentation, () => epochNow, randomFor);
+    await model.fitDataset(batches, { ...common, callbacks });
   } else {
     await model.fit(x, y, { ...common, batchSize, shuffle, callbacks });
   }

@@ -9,6 +9,8 @@ import {
   progressLine,
 } from "@lib/training.ts";
 import { convertToOneHot } from "@lib/preprocessing.ts";
+import { seedRandom } from "@lib/random.ts";
+import { loadCheckpoint, saveCheckpoint } from "@lib/checkpoint.ts";
 
 await tf.setBackend("cpu");
 
@@ -144,4 +146,63 @@ Deno.test("disposeModel() frees the weights and Adam's state", async () => {
   tf.dispose([train.x, train.y]);
   disposeModel(model);
   assertEquals(tf.memory().numTensors, before);
+});
+
+for (const augment of [false, true]) {
+  Deno.test(`fitModel() with a seed resumes exactly: 2 + 2 epochs give the 4-epoch history (augment: ${augment})`, async () => {
+    const { x, y } = quadrantData(20, 1);
+    const options = { batchSize: 8, seed: 9, augment, log: null };
+    seedRandom(1);
+    const whole = convolutionalModel([16, 16, 3]);
+    compileModel(whole);
+    const full = await fitModel(whole, x, y, { ...options, epochs: 4 });
+    disposeModel(whole);
+
+    seedRandom(1);
+    const first = convolutionalModel([16, 16, 3]);
+    compileModel(first);
+    const half = await fitModel(first, x, y, { ...options, epochs: 2 });
+    const dir = await Deno.makeTempDir({ prefix: "signs-resume-" });
+    await saveCheckpoint(`${dir}/run`, first, { epoch: 2, history: half });
+    disposeModel(first);
+    // Random numbers drawn elsewhere between the two halves change nothing.
+    for (let i = 0; i < 5; i++) Math.random();
+    const saved = await loadCheckpoint(`${dir}/run`);
+    const resumed = await fitModel(saved.model, x, y, {
+      ...options,
+      epochs: 4,
+      initialEpoch: 2,
+      history: saved.history,
+    });
+    assertEquals(resumed.epoch, [1, 2, 3, 4]);
+    assertEquals(resumed.loss, full.loss);
+    assertEquals(resumed.accuracy, full.accuracy);
+    disposeModel(saved.model);
+    await Deno.remove(dir, { recursive: true });
+    tf.dispose([x, y]);
+  });
+}
+
+Deno.test("fitModel() with another seed takes other batches", async () => {
+  const { x, y } = quadrantData(20, 1);
+  const run = async (seed: number) => {
+    seedRandom(1);
+    const model = convolutionalModel([16, 16, 3]);
+    compileModel(model);
+    const history = await fitModel(model, x, y, { epochs: 2, batchSize: 8, seed, log: null });
+    disposeModel(model);
+    return history.loss;
+  };
+  const [a, b, c] = [await run(3), await run(3), await run(4)];
+  assertEquals(a, b);
+  assert(a.some((v, i) => v !== c[i]));
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1, seed: 0.5 }),
+    RangeError,
+    "Cannot train with seed 0.5",
+  );
+  disposeModel(model);
+  tf.dispose([x, y]);
 });

@@ -5,7 +5,7 @@
 //                                      [--initialization=independent|seed0] [--holdout=N]
 //
 // The run: seedRandom(seed), resNet50, compileModel, fitModel for the given epochs in batches of
-// 32 with the test set as validation data (as the notebook), keeping the epoch of lowest training
+// 32 with the test set as validation data and the batches seeded by the same seed (as the notebook), keeping the epoch of lowest training
 // loss (checkpointBestEpoch). Then: the last epoch's test accuracy (the course's figure), the kept
 // model's, the kept model's after recalibrateBatchNorm in inference mode (in batches and one image
 // at a time), and its prediction of the learner's photo.
@@ -72,6 +72,7 @@ const history = await fitModel(model, xFit, yFit, {
   batchSize: 32,
   validationData: [xCheck, yCheck],
   augment: recipe === "augmented",
+  seed,
   log: (line) => console.error(line),
   onEpochEnd: checkpointBestEpoch(`${bestDir}/best`, model),
 });
