@@ -15,6 +15,8 @@ export interface TrainingSettings {
   batchSize: number;
   /** Number of training images to use, or `null` for all of them (`SIGNS_TRAIN_LIMIT`). */
   trainLimit: number | null;
+  /** Whether to augment the training images (`SIGNS_AUGMENT`: 1 or 0). */
+  augment: boolean;
 }
 
 /** Where {@linkcode trainingSettings} reads overrides from: a function from name to value. */
@@ -30,6 +32,16 @@ function readPositiveInteger(env: EnvReader, name: string): number | undefined {
   return value;
 }
 
+function readSwitch(env: EnvReader, name: string): boolean | undefined {
+  const text = env(name);
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = { "1": true, "0": false, true: true, false: false }[text.trim().toLowerCase()];
+  if (value === undefined) {
+    throw new RangeError(`Cannot read ${name}="${text}": expected 1 or 0`);
+  }
+  return value;
+}
+
 function denoEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
@@ -39,9 +51,9 @@ function denoEnv(name: string): string | undefined {
 }
 
 /**
- * The notebook's defaults, with `SIGNS_EPOCHS`, `SIGNS_BATCH_SIZE` and `SIGNS_TRAIN_LIMIT` from the
- * environment taking precedence. A value that is not a positive integer is a `RangeError` naming
- * the variable.
+ * The notebook's defaults, with `SIGNS_EPOCHS`, `SIGNS_BATCH_SIZE`, `SIGNS_TRAIN_LIMIT` and
+ * `SIGNS_AUGMENT` from the environment taking precedence. A value that is not a positive integer (or
+ * 1 or 0 for `SIGNS_AUGMENT`) is a `RangeError` naming the variable.
  *
  * @example
  * ```ts
@@ -51,17 +63,19 @@ function denoEnv(name: string): string | undefined {
  *   epochs: 2,
  *   batchSize: 32,
  *   trainLimit: null,
+ *   augment: false,
  * });
  * ```
  */
 export function trainingSettings(
-  defaults: { epochs: number; batchSize: number; trainLimit?: number | null },
+  defaults: { epochs: number; batchSize: number; trainLimit?: number | null; augment?: boolean },
   env: EnvReader = denoEnv,
 ): TrainingSettings {
   return {
     epochs: readPositiveInteger(env, "SIGNS_EPOCHS") ?? defaults.epochs,
     batchSize: readPositiveInteger(env, "SIGNS_BATCH_SIZE") ?? defaults.batchSize,
     trainLimit: readPositiveInteger(env, "SIGNS_TRAIN_LIMIT") ?? defaults.trainLimit ?? null,
+    augment: readSwitch(env, "SIGNS_AUGMENT") ?? defaults.augment ?? false,
   };
 }
 

@@ -13,7 +13,7 @@ await tf.setBackend("cpu");
 const images = () => tf.randomUniform([3, 6, 6, 3], 0, 1, "float32", 5) as tf.Tensor4D;
 const constant = (value: number) => () => value;
 
-Deno.test("augmentImages() is seeded: the same random numbers give the same images, others others", async () => {
+Deno.test("augmentImages() is seeded: the same random numbers give the same images, others others", () => {
   const x = images();
   const before = tf.memory().numTensors;
   const [a, b, c] = [1, 1, 2].map((seed) => augmentImages(x, {}, seedrandom(String(seed))));

@@ -10,16 +10,28 @@ Deno.test("trainingSettings() keeps the defaults when nothing is set", () => {
     epochs: 100,
     batchSize: 64,
     trainLimit: null,
+    augment: false,
   });
 });
 
 Deno.test("trainingSettings() lets the environment override each setting", () => {
-  const env = envOf({ SIGNS_EPOCHS: "2", SIGNS_BATCH_SIZE: "16", SIGNS_TRAIN_LIMIT: "120" });
+  const env = envOf({
+    SIGNS_EPOCHS: "2",
+    SIGNS_BATCH_SIZE: "16",
+    SIGNS_TRAIN_LIMIT: "120",
+    SIGNS_AUGMENT: "1",
+  });
   assertEquals(trainingSettings({ epochs: 20, batchSize: 32 }, env), {
     epochs: 2,
     batchSize: 16,
     trainLimit: 120,
+    augment: true,
   });
+  assertEquals(
+    trainingSettings({ epochs: 1, batchSize: 1, augment: true }, envOf({ SIGNS_AUGMENT: "0" }))
+      .augment,
+    false,
+  );
   assertEquals(
     trainingSettings({ epochs: 20, batchSize: 32 }, envOf({ SIGNS_EPOCHS: " " })).epochs,
     20,
@@ -32,6 +44,16 @@ Deno.test("trainingSettings() names a variable that is not a positive integer", 
       () => trainingSettings({ epochs: 20, batchSize: 32 }, envOf({ SIGNS_BATCH_SIZE: bad })),
       RangeError,
       `Cannot read SIGNS_BATCH_SIZE="${bad}": expected a positive integer`,
+    );
+  }
+});
+
+Deno.test("trainingSettings() names a SIGNS_AUGMENT that is not 1 or 0", () => {
+  for (const bad of ["2", "yes", "on"]) {
+    assertThrows(
+      () => trainingSettings({ epochs: 1, batchSize: 1 }, envOf({ SIGNS_AUGMENT: bad })),
+      RangeError,
+      `Cannot read SIGNS_AUGMENT="${bad}": expected 1 or 0`,
     );
   }
 });
