@@ -122,20 +122,23 @@ export interface FitOptions {
   seed?: number;
 }
 
+interface BatchOptions {
+  batchSize: number;
+  shuffle: boolean;
+  augmentation: Augmentation | null;
+  /** The epoch being trained, counted from 1. */
+  epoch: () => number;
+  /** The random numbers of an epoch. */
+  randomFor: (epoch: number) => () => number;
+}
+
 // The training data as a data set of mini-batches, shuffled (and augmented) anew each epoch with
-// the random numbers `randomFor(epoch)` gives.
-function batchesOf(
-  x: tf.Tensor,
-  y: tf.Tensor,
-  batchSize: number,
-  shuffle: boolean,
-  augmentation: Augmentation | null,
-  epochNow: () => number,
-  randomFor: (epoch: number) => () => number,
-) {
+// the random numbers of that epoch.
+function batchesOf(x: tf.Tensor, y: tf.Tensor, options: BatchOptions) {
+  const { batchSize, shuffle, augmentation } = options;
   const count = x.shape[0];
   return tfData.generator(function* () {
-    const random = randomFor(epochNow());
+    const random = options.randomFor(options.epoch());
     const order = Array.from({ length: count }, (_, i) => i);
     // Fisher-Yates, as TF.js's own shuffle, with the epoch's generator.
     for (let i = count - 1; shuffle && i > 0; i--) {
@@ -236,6 +239,10 @@ export async function fitModel(
       `Cannot train model "${model.name}": it is not compiled (call compileModel first)`,
     );
   }
+  const { seed } = options;
+  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+    throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
+  }
   checkPair("the training data", x, y);
   if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
   const log = options.log === undefined ? console.log : options.log;
@@ -244,6 +251,7 @@ export async function fitModel(
   let started = performance.now();
   const shuffle = options.shuffle ?? true;
   let epochNow = initialEpoch + 1;
+  const epochCallbacks = [options.onEpochEnd ?? []].flat();
   const callbacks = {
     onEpochBegin: (epochIndex: number) => {
       started = performance.now();
@@ -262,17 +270,15 @@ export async function fitModel(
       for (const callback of epochCallbacks) await callback({ epoch, logs, seconds, history });
     },
   };
-  const epochCallbacks = [options.onEpochEnd ?? []].flat();
   const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
-  const { seed } = options;
-  if (seed !== undefined && !Number.isSafeInteger(seed)) {
-    throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
-  }
   if (options.augment || seed !== undefined) {
-    const augmentation = options.augment ? (options.augment === true ? {} : options.augment) : null;
-    const randomFor = (epoch: number) =>
-      seed === undefined ? Math.random : seedrandom(`${seed}/epoch ${epoch}`);
-    const batches = batchesOf(x, y, batchSize, shuffle, augmentation, () => epochNow, randomFor);
+    const batches = batchesOf(x, y, {
+      batchSize,
+      shuffle,
+      augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
+      epoch: () => epochNow,
+      randomFor: (epoch) => seed === undefined ? Math.random : seedrandom(`${seed}/epoch ${epoch}`),
+    });
     await model.fitDataset(batches, { ...common, callbacks });
   } else {
     await model.fit(x, y, { ...common, batchSize, shuffle, callbacks });
