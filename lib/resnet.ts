@@ -53,13 +53,12 @@ export interface ConvolutionalBlockOptions extends BlockOptions {
  *
  * - `"independent"`: every layer draws its own numbers from the course's distributions (uniform
  *   in [-0.05, 0.05] in the identity blocks, Glorot-uniform elsewhere), through `Math.random`, so
- *   `seedRandom` makes the draws reproducible and each seed starts elsewhere. This is
- *   what the course's `initializer(seed=0)` did under TensorFlow 2's eager execution before
- *   Keras 2.7: successive calls with the same seed gave new numbers.
- * - `"seed0"`: every layer starts from the same seeded sequence (seed 0), as TF.js, TensorFlow 1
- *   graphs and Keras 2.7 and later do with `seed=0`: layers of the same shape start identical and
- *   the others from the same numbers scaled. The seed of `seedRandom` then changes only the order
- *   of the mini-batches.
+ *   `seedRandom` makes the draws reproducible and each seed starts elsewhere.
+ * - `"seed0"`: every layer starts from the same seeded sequence (seed 0), which is what the
+ *   course's `initializer(seed=0)` gives in TF.js, in TensorFlow 1 graphs and in Keras up to 2.6
+ *   and from 2.10 on (Keras 2.7 to 2.9 gave each new initializer other numbers): layers of the
+ *   same shape start identical and the others from the same numbers scaled. The seed of
+ *   `seedRandom` then changes only the order of the mini-batches.
  */
 export type Initialization = "independent" | "seed0";
 
