@@ -70,11 +70,12 @@ class ChannelMoments {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import * as tf from "./tf.ts";
- * import { resNet50 } from "./resnet.ts";
- * const model = resNet50({ inputShape: [32, 32, 3] });
- * const x = tf.randomUniform([4, 32, 32, 3]);
- * const done = await recalibrateBatchNorm(model, x, { batchSize: 2 });
- * assertEquals(done, { layers: 53, images: 4 });
+ * import { identityBlock } from "./resnet.ts";
+ * const input = tf.input({ shape: [4, 4, 3] });
+ * const model = tf.model({ inputs: input, outputs: identityBlock(input, 2, [2, 2, 3]) });
+ * const x = tf.randomUniform([6, 4, 4, 3]);
+ * const done = await recalibrateBatchNorm(model, x, { batchSize: 3 });
+ * assertEquals(done, { layers: 3, images: 6 });
  * tf.dispose(x);
  * model.dispose();
  * ```
