@@ -29,3 +29,30 @@ export function seedRandom(seed: number): void {
   const generator = seedrandom(String(seed));
   Math.random = () => generator();
 }
+
+/**
+ * The numbers 0 to `count - 1` in a random order (a Fisher-Yates shuffle), drawn from `random`
+ * (default `Math.random`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shuffledIndices(4).toSorted(), [0, 1, 2, 3]);
+ * ```
+ */
+export function shuffledIndices(count: number, random: () => number = Math.random): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/**
+ * The random numbers of one epoch of a seeded run: a generator seeded with the run's seed and the
+ * epoch's number (counted from 1), the same every time it is asked for.
+ */
+export function epochRandom(seed: number, epoch: number): () => number {
+  return seedrandom(`${seed}/epoch ${epoch}`);
+}

@@ -7,8 +7,8 @@
  */
 import * as tf from "./tf.ts";
 import * as tfData from "@tensorflow/tfjs-data";
-import seedrandom from "seedrandom";
 import { type Augmentation, augmentImages } from "./augmentation.ts";
+import { epochRandom, shuffledIndices } from "./random.ts";
 import { FusedAdamOptimizer } from "./wasm/_adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 
@@ -139,12 +139,9 @@ function batchesOf(x: tf.Tensor, y: tf.Tensor, options: BatchOptions) {
   const count = x.shape[0];
   return tfData.generator(function* () {
     const random = options.randomFor(options.epoch());
-    const order = Array.from({ length: count }, (_, i) => i);
-    // Fisher-Yates, as TF.js's own shuffle, with the epoch's generator.
-    for (let i = count - 1; shuffle && i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = shuffle
+      ? shuffledIndices(count, random)
+      : Array.from({ length: count }, (_, i) => i);
     for (let start = 0; start < count; start += batchSize) {
       yield tf.tidy(() => {
         const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
@@ -277,7 +274,7 @@ export async function fitModel(
       shuffle,
       augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
       epoch: () => epochNow,
-      randomFor: (epoch) => seed === undefined ? Math.random : seedrandom(`${seed}/epoch ${epoch}`),
+      randomFor: (epoch) => seed === undefined ? Math.random : epochRandom(seed, epoch),
     });
     await model.fitDataset(batches, { ...common, callbacks });
   } else {

@@ -1,6 +1,6 @@
-import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { seedRandom } from "@lib/random.ts";
+import { epochRandom, seedRandom, shuffledIndices } from "@lib/random.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 import { compileModel, fitModel } from "@lib/training.ts";
 import { convertToOneHot } from "@lib/preprocessing.ts";
@@ -31,4 +31,14 @@ Deno.test("seedRandom() makes initial weights and training histories repeat", as
 
 Deno.test("seedRandom() rejects a seed that is not an integer", () => {
   assertThrows(() => seedRandom(1.5), RangeError, "with 1.5");
+});
+
+Deno.test("shuffledIndices() permutes 0..n-1 from the generator it is given, the same way each time", () => {
+  const order = shuffledIndices(50, epochRandom(3, 1));
+  assertEquals(order.toSorted((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  assertEquals(shuffledIndices(50, epochRandom(3, 1)), order);
+  assert(shuffledIndices(50, epochRandom(3, 2)).some((v, i) => v !== order[i]), "another epoch");
+  assert(shuffledIndices(50, epochRandom(4, 1)).some((v, i) => v !== order[i]), "another seed");
+  assertEquals(shuffledIndices(0), []);
+  assertEquals(shuffledIndices(1), [0]);
 });

@@ -16,7 +16,8 @@
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backend.ts";
 import { resNet50, setBatchNormMode } from "../lib/resnet.ts";
-import { seedRandom } from "../lib/random.ts";
+import { seedRandom, shuffledIndices } from "../lib/random.ts";
+import seedrandom from "seedrandom";
 import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training.ts";
 import { checkpointBestEpoch, loadCheckpoint, lowestLossEpoch } from "../lib/checkpoint.ts";
 import { recalibrateBatchNorm } from "../lib/recalibration.ts";
@@ -42,14 +43,9 @@ seedRandom(seed);
 const data = await loadSignsDataset();
 const labels = Array.from(await data.yTrainOrig.data());
 // The held-out images: the last `holdout` of a fixed permutation of the training set.
-const order = Array.from(labels.keys());
-if (holdout > 0) {
-  const generator = (await import("seedrandom")).default("holdout");
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(generator() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-}
+const order = holdout > 0 ? shuffledIndices(labels.length, seedrandom("holdout")) : [
+  ...labels.keys(),
+];
 const fitIndex = order.slice(0, order.length - holdout);
 const heldIndex = order.slice(order.length - holdout);
 const [xAll, yAll] = [normalizeImages(data.xTrainOrig), convertToOneHot(data.yTrainOrig, 6)];

@@ -18,11 +18,10 @@
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backend.ts";
 import { resNet50 } from "../lib/resnet.ts";
-import { seedRandom } from "../lib/random.ts";
+import { epochRandom, seedRandom, shuffledIndices } from "../lib/random.ts";
 import { compileModel, disposeModel } from "../lib/training.ts";
 import { loadSignsDataset } from "../lib/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
-import seedrandom from "seedrandom";
 
 function option(name: string, fallback: string): string {
   return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -42,12 +41,7 @@ const x = normalizeImages(data.xTrainOrig);
 const y = convertToOneHot(data.yTrainOrig, 6);
 
 // The first epoch's order, as fitModel draws it with `seed`.
-const random = seedrandom(`${seed}/epoch 1`);
-const order = Array.from({ length: x.shape[0] }, (_, i) => i);
-for (let i = order.length - 1; i > 0; i--) {
-  const j = Math.floor(random() * (i + 1));
-  [order[i], order[j]] = [order[j], order[i]];
-}
+const order = shuffledIndices(x.shape[0], epochRandom(seed, 1));
 const batches = Array.from({ length: steps }, (_, s) => order.slice(s * BATCH, (s + 1) * BATCH));
 
 const dir = await Deno.makeTempDir({ prefix: "signs-compare-" });
