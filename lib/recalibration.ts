@@ -111,9 +111,8 @@ export async function recalibrateBatchNorm(
     for (let start = 0; start < images; start += batchSize) {
       const count = Math.min(batchSize, images - start);
       const batch = tf.tidy(() => {
-        const inputs = [probe.predict(tf.slice(x, start, count)) as tf.Tensor | tf.Tensor[]]
-          .flat();
-        return inputs.map((input) => {
+        const seen = [probe.predict(tf.slice(x, start, count)) as tf.Tensor | tf.Tensor[]].flat();
+        return seen.map((input) => {
           const axes = input.shape.slice(0, -1).map((_, i) => i);
           const { mean, variance } = tf.moments(input, axes);
           return [mean, variance];

@@ -26,10 +26,7 @@ import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
 import { accuracyOf, predictClasses, predictImage } from "../lib/evaluation.ts";
 import { loadImageIfPresent } from "../lib/image_file.ts";
 import { myImagePath } from "../lib/settings.ts";
-
-function option(name: string, fallback: string): string {
-  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-}
+import { option } from "./_args.ts";
 
 const seed = Number(option("seed", "1"));
 const recipe = option("recipe", "course");

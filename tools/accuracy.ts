@@ -1,3 +1,4 @@
+import { option } from "./_args.ts";
 // What a full run of notebook 2 ends with, over several seeds: a benchmark, not a test.
 //
 //   deno task accuracy [--seeds=1,2,3,4,5] [--recipes=course,augmented] [--epochs=20]
@@ -14,9 +15,6 @@
 //
 // With --holdout=N every run trains on all but N training images and reports the accuracy on those
 // instead of test figures: the way to compare recipes without looking at the test set.
-function option(name: string, fallback: string): string {
-  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-}
 
 const seeds = option("seeds", "1,2,3,4,5").split(",").map(Number);
 const recipes = option("recipes", "course").split(",");

@@ -18,12 +18,9 @@ import { BACKEND_ORDER, useBackend } from "../lib/backend.ts";
 import { convolutionalModel } from "../lib/baseline.ts";
 import { resNet50 } from "../lib/resnet.ts";
 import { compileModel, disposeModel } from "../lib/training.ts";
+import { option } from "./_args.ts";
 
 const EPOCH_IMAGES = 1080;
-
-function option(name: string): string | undefined {
-  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 const MODELS = {
   resnet50: { build: () => resNet50(), batch: 32, steps: 4 },

@@ -22,10 +22,7 @@ import { epochRandom, seedRandom, shuffledIndices } from "../lib/random.ts";
 import { compileModel, disposeModel } from "../lib/training.ts";
 import { loadSignsDataset } from "../lib/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
-
-function option(name: string, fallback: string): string {
-  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-}
+import { option } from "./_args.ts";
 
 const seed = Number(option("seed", "1"));
 const steps = Number(option("steps", "5"));
