@@ -5,12 +5,18 @@
  *
  * A checkpoint folder holds `model.json` (topology, training configuration and weight manifest),
  * `weights.bin` (model and optimizer weights) and `checkpoint.json` (epoch, history, seed,
- * backend, time). It is written under a temporary name and renamed into place, so a crash during
- * a save leaves the previous checkpoint intact.
+ * backend, time, and the size and xxHash64 of the other two files). It holds nothing else: saving
+ * refuses a folder with anything else in it. A checkpoint is written under a temporary name beside
+ * its folder and renamed into place, and the one it replaces is kept under `.NAME.previous` until
+ * then; the next save or load starts from whichever of the two is complete, so a process killed at
+ * any moment of a save, or of two saves in a row, leaves the last good checkpoint. (The files are
+ * not flushed to the disk: a power cut during a save is not covered.) Loading checks the record and
+ * the checksums and names the file that fails them.
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import xxhash from "xxhash-wasm";
 import * as tf from "./tf.ts";
 import { registerBatchNormalization } from "./_batch_norm.ts";
 import { exists } from "./_fs.ts";
@@ -29,6 +35,19 @@ export interface CheckpointInfo {
   backend: string;
   /** When it was written (ISO 8601). */
   savedAt: string;
+  /**
+   * Size and xxHash64 (hex) of `model.json` and `weights.bin`, checked on loading. Absent in
+   * checkpoints written before checksums were recorded, which load unchecked.
+   */
+  files?: Record<string, FileDigest>;
+}
+
+/** Size and checksum of one file of a checkpoint. */
+export interface FileDigest {
+  /** Size in bytes. */
+  bytes: number;
+  /** xxHash64 of the contents, 16 hex digits. */
+  xxh64: string;
 }
 
 /** A loaded checkpoint: the model (compiled, with its optimizer state) and its record. */
@@ -58,8 +77,38 @@ const BYTES: Record<string, number> = {
   float16: 2,
 };
 
-// An IOHandler that writes the artifacts TF.js gives it into a folder, and reads them back.
-function folderHandler(dir: string): tf.io.IOHandler {
+const hasher = xxhash();
+
+/** The size and xxHash64 of `bytes`, hashed in slices so that no copy of them is made. */
+async function digestOf(bytes: Uint8Array): Promise<FileDigest> {
+  const hash = (await hasher).create64();
+  const slice = 1 << 22;
+  for (let start = 0; start < bytes.length; start += slice) {
+    hash.update(bytes.subarray(start, start + slice));
+  }
+  return { bytes: bytes.length, xxh64: hash.digest().toString(16).padStart(16, "0") };
+}
+
+// An IOHandler that writes the artifacts TF.js gives it into a folder, recording the digests of
+// what it wrote in `written`, and reads them back, checking them against `expected` when given.
+function folderHandler(
+  dir: string,
+  digests: { written?: Record<string, FileDigest>; expected?: Record<string, FileDigest> } = {},
+  name = dir,
+): tf.io.IOHandler {
+  const check = async (file: string, bytes: Uint8Array) => {
+    const expected = digests.expected?.[file];
+    if (!expected) return;
+    const actual = await digestOf(bytes);
+    if (actual.bytes !== expected.bytes || actual.xxh64 !== expected.xxh64) {
+      throw new Error(
+        `Cannot load checkpoint "${name}": ${file} does not match the checksum that ` +
+          `${INFO_FILE} records (${actual.bytes} bytes with xxHash64 ${actual.xxh64}, expected ` +
+          `${expected.bytes} bytes with ${expected.xxh64}); the file was changed or damaged ` +
+          `after it was saved`,
+      );
+    }
+  };
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const weights = artifacts.weightData === undefined
@@ -72,21 +121,29 @@ function folderHandler(dir: string): tf.io.IOHandler {
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
       };
-      await Deno.writeFile(join(dir, WEIGHTS_FILE), new Uint8Array(weights));
-      await Deno.writeTextFile(join(dir, MODEL_FILE), JSON.stringify(json));
+      const weightBytes = new Uint8Array(weights);
+      const modelBytes = new TextEncoder().encode(JSON.stringify(json));
+      await Deno.writeFile(join(dir, WEIGHTS_FILE), weightBytes);
+      await Deno.writeFile(join(dir, MODEL_FILE), modelBytes);
+      if (digests.written) {
+        digests.written[MODEL_FILE] = await digestOf(modelBytes);
+        digests.written[WEIGHTS_FILE] = await digestOf(weightBytes);
+      }
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const modelPath = join(dir, MODEL_FILE);
       let json: ModelJson;
       try {
-        json = JSON.parse(await Deno.readTextFile(modelPath));
+        const modelBytes = await Deno.readFile(join(dir, MODEL_FILE));
+        await check(MODEL_FILE, modelBytes);
+        json = JSON.parse(new TextDecoder().decode(modelBytes));
       } catch (error) {
-        throw new Error(`Cannot load checkpoint "${dir}": ${MODEL_FILE} is ${describe(error)}`);
+        if ((error as Error).message.startsWith("Cannot load")) throw error;
+        throw new Error(`Cannot load checkpoint "${name}": ${MODEL_FILE} is ${describe(error)}`);
       }
       if (!json.modelTopology || !Array.isArray(json.weightsManifest?.[0]?.weights)) {
         throw new Error(
-          `Cannot load checkpoint "${dir}": ${MODEL_FILE} has no model topology or weight manifest`,
+          `Cannot load checkpoint "${name}": ${MODEL_FILE} has no model topology or weight manifest`,
         );
       }
       const weightSpecs = json.weightsManifest[0].weights;
@@ -98,14 +155,15 @@ function folderHandler(dir: string): tf.io.IOHandler {
       try {
         bytes = await Deno.readFile(join(dir, WEIGHTS_FILE));
       } catch (error) {
-        throw new Error(`Cannot load checkpoint "${dir}": ${WEIGHTS_FILE} is ${describe(error)}`);
+        throw new Error(`Cannot load checkpoint "${name}": ${WEIGHTS_FILE} is ${describe(error)}`);
       }
       if (bytes.byteLength !== expected) {
         throw new Error(
-          `Cannot load checkpoint "${dir}": ${WEIGHTS_FILE} has ${bytes.byteLength} bytes, ` +
+          `Cannot load checkpoint "${name}": ${WEIGHTS_FILE} has ${bytes.byteLength} bytes, ` +
             `the manifest in ${MODEL_FILE} expects ${expected}`,
         );
       }
+      await check(WEIGHTS_FILE, bytes);
       return {
         modelTopology: json.modelTopology,
         weightSpecs,
@@ -162,10 +220,111 @@ async function saveFreeingIterations(model: tf.LayersModel, handler: tf.io.IOHan
   }
 }
 
+const OWN_FILES = new Set([MODEL_FILE, WEIGHTS_FILE, INFO_FILE]);
+
+/** What `history` gets wrong for a checkpoint of `epoch` epochs, or `null` when it is right. */
+function historyProblem(epoch: number, history: TrainingHistory): string | null {
+  const epochs = history?.epoch;
+  if (!Array.isArray(epochs)) return "no history";
+  if (epochs.length !== epoch || epochs.some((e, i) => e !== i + 1)) {
+    return `history of epochs ${epochs.join(", ") || "(none)"}, expected ${
+      epoch === 0 ? "none" : `1 to ${epoch}`
+    }`;
+  }
+  // Every column that is written (the enumerable ones), loss and accuracy at least.
+  const columns = new Set(["loss", "accuracy", ...Object.keys(history)]);
+  columns.delete("epoch");
+  for (const column of columns) {
+    const values = (history as unknown as Record<string, unknown>)[column];
+    if (!Array.isArray(values) || values.length !== epoch) {
+      return `history whose "${column}" has ${
+        Array.isArray(values) ? values.length : "no"
+      } values for ${epoch} epochs`;
+    }
+  }
+  return null;
+}
+
+// The folders a save of `dir` uses beside it: the checkpoint it replaces, and its temporary ones.
+function sideFolders(dir: string) {
+  const prefix = `.${basename(dir)}.`;
+  return {
+    previous: join(dirname(dir), `${prefix}previous`),
+    temporary: join(dirname(dir), `${prefix}saving-${Deno.pid}-${Date.now()}`),
+    isTemporary: (name: string) => name.startsWith(`${prefix}saving-`),
+  };
+}
+
+// Whether the process that made a temporary folder `.NAME.saving-PID-TIME` may still be saving.
+async function saverAlive(name: string): Promise<boolean> {
+  const pid = Number(/saving-(\d+)-\d+$/.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid === Deno.pid) return false;
+  if (!(await exists("/proc/self"))) return false; // no way to tell: the folder is left over
+  return await exists(`/proc/${pid}`);
+}
+
+/**
+ * Refuses a `dir` that a checkpoint must not replace: the current folder or one holding it, a
+ * file, or a folder with anything in it but a checkpoint's three files.
+ */
+async function checkTarget(dir: string): Promise<void> {
+  const path = resolve(dir);
+  const cwd = resolve(Deno.cwd());
+  if (!relative(path, cwd).startsWith("..")) {
+    throw new Error(
+      `Cannot save checkpoint "${dir}": it is the current folder or holds it; give the run a ` +
+        `folder of its own, such as "${join(dir, "run")}"`,
+    );
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (!info.isDirectory) {
+    throw new Error(`Cannot save checkpoint "${dir}": it is a file, not a folder`);
+  }
+  const others: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!OWN_FILES.has(entry.name) || !entry.isFile) others.push(entry.name);
+  }
+  if (others.length > 0) {
+    const names = others.sort().slice(0, 5).map((n) => `"${n}"`).join(", ");
+    throw new Error(
+      `Cannot save checkpoint "${dir}": the folder holds ${names}${
+        others.length > 5 ? ` and ${others.length - 5} more` : ""
+      }, which are not part of a checkpoint, and saving would replace the folder. Give a new or ` +
+        `empty folder, or one that holds only a checkpoint.`,
+    );
+  }
+}
+
+/**
+ * Puts back the state a complete save leaves: if a save stopped between moving the old checkpoint
+ * aside and moving the new one in, the old one goes back; a checkpoint moved aside whose
+ * replacement is complete is removed, and so are the temporary folders of saves whose process
+ * has ended.
+ */
+async function recover(dir: string): Promise<void> {
+  const { previous, isTemporary } = sideFolders(dir);
+  if (await exists(previous)) {
+    if (await exists(dir)) await Deno.remove(previous, { recursive: true });
+    else await Deno.rename(previous, dir);
+  }
+  for await (const entry of Deno.readDir(dirname(dir))) {
+    if (isTemporary(entry.name) && !(await saverAlive(entry.name))) {
+      await Deno.remove(join(dirname(dir), entry.name), { recursive: true });
+    }
+  }
+}
+
 /**
  * Saves a model (with its optimizer state, when compiled) and its training record into `dir`,
- * replacing what was there only once the new checkpoint is complete. The parent folder is created
- * if needed.
+ * replacing the checkpoint there only once the new one is complete. The parent folder is created
+ * if needed. Refuses (with an `Error` naming them) a folder that holds anything but a checkpoint,
+ * the current folder, and a history that is not of epochs 1 to `epoch`.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -183,21 +342,25 @@ export async function saveCheckpoint(
       `Cannot save checkpoint "${dir}": the history has ${history.epoch.length} epochs, expected ${epoch}`,
     );
   }
+  const problem = historyProblem(epoch, history);
+  if (problem) throw new RangeError(`Cannot save checkpoint "${dir}": a ${problem}`);
   await Deno.mkdir(dirname(dir), { recursive: true });
-  const temporary = join(dirname(dir), `.${basename(dir)}.saving-${Deno.pid}-${Date.now()}`);
-  const previous = join(dirname(dir), `.${basename(dir)}.previous`);
+  await recover(dir);
+  await checkTarget(dir);
+  const { previous, temporary } = sideFolders(dir);
   await Deno.mkdir(temporary);
   try {
-    await saveFreeingIterations(model, folderHandler(temporary));
+    const files: Record<string, FileDigest> = {};
+    await saveFreeingIterations(model, folderHandler(temporary, { written: files }));
     const info: CheckpointInfo = {
       epoch,
       history,
       seed: options.seed,
       backend: tf.getBackend(),
       savedAt: new Date().toISOString(),
+      files,
     };
     await Deno.writeTextFile(join(temporary, INFO_FILE), JSON.stringify(info, null, 1));
-    await Deno.remove(previous, { recursive: true }).catch(() => {});
     if (await exists(dir)) await Deno.rename(dir, previous);
     await Deno.rename(temporary, dir);
     await Deno.remove(previous, { recursive: true }).catch(() => {});
@@ -209,12 +372,13 @@ export async function saveCheckpoint(
 
 /**
  * Loads a checkpoint written by {@linkcode saveCheckpoint}: the model, compiled with its saved
- * optimizer state, and its record. Throws an `Error` naming the folder and what is wrong when it is
- * missing, incomplete or damaged. If a save was interrupted between its two renames, the previous
- * checkpoint is used.
+ * optimizer state, and its record. Throws an `Error` naming the folder, the file and what is wrong
+ * when it is missing, incomplete or damaged: a record whose epoch and history disagree, a file
+ * whose size or checksum is not the recorded one. If a save was interrupted between its two
+ * renames, the previous checkpoint is used.
  */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  const previous = join(dirname(dir), `.${basename(dir)}.previous`);
+  const { previous } = sideFolders(dir);
   const source = !(await exists(dir)) && (await exists(previous)) ? previous : dir;
   if (!(await exists(source))) {
     throw new Deno.errors.NotFound(
@@ -227,11 +391,17 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   } catch (error) {
     throw new Error(`Cannot load checkpoint "${dir}": ${INFO_FILE} is ${describe(error)}`);
   }
-  if (!Number.isInteger(info.epoch) || !Array.isArray(info.history?.epoch)) {
+  if (!Number.isInteger(info?.epoch) || !Array.isArray(info.history?.epoch)) {
     throw new Error(`Cannot load checkpoint "${dir}": ${INFO_FILE} has no epoch count or history`);
   }
+  const problem = historyProblem(info.epoch, info.history);
+  if (problem) {
+    throw new Error(
+      `Cannot load checkpoint "${dir}": ${INFO_FILE} records epoch ${info.epoch} with a ${problem}`,
+    );
+  }
   registerBatchNormalization();
-  const model = await tf.loadLayersModel(folderHandler(source));
+  const model = await tf.loadLayersModel(folderHandler(source, { expected: info.files }, dir));
   keepSoftmaxLogits(model);
   return { ...info, model };
 }

@@ -90,6 +90,11 @@ async function savedDir(): Promise<string> {
 Deno.test("loadCheckpoint() names a damaged or incomplete checkpoint", async () => {
   let dir = await savedDir();
   await Deno.writeTextFile(join(dir, "model.json"), "{ not json");
+  await assertRejects(() => loadCheckpoint(dir), Error, "model.json does not match the checksum");
+  // A checkpoint from before checksums were recorded is still read, and still checked.
+  const info = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint.json")));
+  delete info.files;
+  await Deno.writeTextFile(join(dir, "checkpoint.json"), JSON.stringify(info));
   await assertRejects(() => loadCheckpoint(dir), Error, "model.json is not valid JSON");
   dir = await savedDir();
   const weights = await Deno.readFile(join(dir, "weights.bin"));
@@ -281,5 +286,184 @@ Deno.test("checkpointBestEpoch() in a resumed run keeps an epoch only if it beat
   const best = await loadCheckpoint(dir);
   assertEquals(best.epoch, 4);
   best.model.dispose();
+  model.dispose();
+});
+
+Deno.test("saveCheckpoint() refuses a folder that holds anything but a checkpoint, and leaves it as it was", async () => {
+  const model = convolutionalModel([8, 8, 3]);
+  const empty = { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } };
+  const dir = newDir();
+  await Deno.mkdir(join(dir, "data"), { recursive: true });
+  await Deno.writeTextFile(join(dir, "notes.txt"), "mine");
+  await Deno.writeTextFile(join(dir, "data", "images.bin"), "also mine");
+  await assertRejects(
+    () => saveCheckpoint(dir, model, empty),
+    Error,
+    `Cannot save checkpoint "${dir}": the folder holds "data", "notes.txt", which are not part`,
+  );
+  assertEquals(await Deno.readTextFile(join(dir, "notes.txt")), "mine");
+  assertEquals(await Deno.readTextFile(join(dir, "data", "images.bin")), "also mine");
+  // A folder of saved runs, one level too high, is refused too, and its runs are kept.
+  const runs = newDir();
+  await saveCheckpoint(join(runs, "run-a"), model, empty);
+  await assertRejects(() => saveCheckpoint(runs, model, empty), Error, `holds "run-a"`);
+  (await loadCheckpoint(join(runs, "run-a"))).model.dispose();
+  // A file where the folder should be.
+  const file = join(newDir() + ".txt");
+  await Deno.writeTextFile(file, "a file");
+  await assertRejects(() => saveCheckpoint(file, model, empty), Error, "is a file, not a folder");
+  // An empty folder, and one holding a checkpoint, are fine.
+  const fresh = newDir();
+  await Deno.mkdir(fresh);
+  await saveCheckpoint(fresh, model, empty);
+  await saveCheckpoint(fresh, model, empty);
+  assertEquals([...Deno.readDirSync(fresh)].map((e) => e.name).sort(), [
+    "checkpoint.json",
+    "model.json",
+    "weights.bin",
+  ]);
+  model.dispose();
+});
+
+Deno.test("saveCheckpoint() refuses the current folder and the folders above it", async () => {
+  const model = convolutionalModel([8, 8, 3]);
+  const empty = { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } };
+  const here = newDir();
+  await Deno.mkdir(join(here, "inner"), { recursive: true });
+  const cwd = Deno.cwd();
+  Deno.chdir(join(here, "inner"));
+  try {
+    for (const dir of [".", "..", join(here, "inner")]) {
+      await assertRejects(
+        () => saveCheckpoint(dir, model, empty),
+        Error,
+        `Cannot save checkpoint "${dir}": it is the current folder or holds it`,
+      );
+    }
+  } finally {
+    Deno.chdir(cwd);
+  }
+  model.dispose();
+});
+
+// Runs `save` with Deno.rename and Deno.remove failing at their `k`-th call, as a crash at that
+// moment would leave things (what the failed call would have done is not done).
+async function crashingAt(k: number, save: () => Promise<void>): Promise<boolean> {
+  const { rename, remove } = Deno;
+  let calls = 0;
+  const crash = () => {
+    if (++calls === k) throw new Error(`crash at call ${k}`);
+  };
+  Object.assign(Deno, {
+    rename: (...args: Parameters<typeof rename>) => (crash(), rename(...args)),
+    remove: (...args: Parameters<typeof remove>) => (crash(), remove(...args)),
+  });
+  try {
+    await save();
+    return false;
+  } catch (error) {
+    if (!(error as Error).message.startsWith("crash at call")) throw error;
+    return true;
+  } finally {
+    Object.assign(Deno, { rename, remove });
+  }
+}
+
+Deno.test("saveCheckpoint() keeps a good checkpoint through a crash at any step, and through two in a row", async () => {
+  const model = convolutionalModel([8, 8, 3]);
+  const record = (epoch: number) => ({
+    epoch,
+    history: {
+      epoch: Array.from({ length: epoch }, (_, i) => i + 1),
+      loss: Array(epoch).fill(1),
+      accuracy: Array(epoch).fill(0),
+    },
+  });
+  const epochOf = async (dir: string) => {
+    const saved = await loadCheckpoint(dir);
+    saved.model.dispose();
+    return saved.epoch;
+  };
+  for (let first = 1; first <= 6; first++) {
+    for (let second = 0; second <= 6; second++) {
+      const dir = newDir();
+      await saveCheckpoint(dir, model, record(1));
+      const crashed = await crashingAt(first, () => saveCheckpoint(dir, model, record(2)));
+      const afterFirst = await epochOf(dir);
+      assert([1, 2].includes(afterFirst), `crash at step ${first}: epoch ${afterFirst}`);
+      if (!crashed || second === 0) continue;
+      await crashingAt(second, () => saveCheckpoint(dir, model, record(3)));
+      const afterSecond = await epochOf(dir);
+      assert(
+        afterSecond >= afterFirst,
+        `crashes at steps ${first} and ${second}: epoch ${afterSecond}, had ${afterFirst}`,
+      );
+    }
+  }
+  model.dispose();
+});
+
+Deno.test("saveCheckpoint() removes what interrupted saves left behind", async () => {
+  const dir = await savedDir();
+  const name = dir.split("/").at(-1);
+  // A save by a process that no longer runs, stopped part-way.
+  const stale = join(root, `.${name}.saving-999999999-1700000000000`);
+  await Deno.mkdir(stale);
+  await Deno.writeFile(join(stale, "weights.bin"), new Uint8Array(1000));
+  const model = convolutionalModel([8, 8, 3]);
+  await saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } });
+  const left = [...Deno.readDirSync(root)].filter((e) => e.name.startsWith(`.${name}.`));
+  assertEquals(left, []);
+  model.dispose();
+});
+
+Deno.test("loadCheckpoint() refuses weights whose bytes changed, naming the file", async () => {
+  const dir = await savedDir();
+  const weights = await Deno.readFile(join(dir, "weights.bin"));
+  weights.fill(0xff, 40, 48); // NaN, same size
+  await Deno.writeFile(join(dir, "weights.bin"), weights);
+  await assertRejects(
+    () => loadCheckpoint(dir),
+    Error,
+    `Cannot load checkpoint "${dir}": weights.bin does not match the checksum`,
+  );
+});
+
+Deno.test("loadCheckpoint() refuses a record whose epoch and history disagree", async () => {
+  const cases: [number, number[], string][] = [
+    [3, [1, 2, 4], "history of epochs 1, 2, 4, expected 1 to 3"],
+    [4, [1, 2, 2, 3, 4], "history of epochs 1, 2, 2, 3, 4, expected 1 to 4"],
+  ];
+  for (const [epoch, epochs, message] of cases) {
+    const dir = await savedDir();
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint.json")));
+    info.epoch = epoch;
+    info.history = { epoch: epochs, loss: epochs.map(() => 1), accuracy: epochs.map(() => 0) };
+    await Deno.writeTextFile(join(dir, "checkpoint.json"), JSON.stringify(info));
+    await assertRejects(
+      () => loadCheckpoint(dir),
+      Error,
+      `checkpoint.json records epoch ${epoch} with a ${message}`,
+    );
+  }
+  const dir = await savedDir();
+  const info = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint.json")));
+  info.epoch = 2;
+  info.history = { epoch: [1, 2], loss: [1], accuracy: [0, 0] };
+  await Deno.writeTextFile(join(dir, "checkpoint.json"), JSON.stringify(info));
+  await assertRejects(() => loadCheckpoint(dir), Error, `"loss" has 1 values for 2 epochs`);
+});
+
+Deno.test("saveCheckpoint() rejects a history whose epochs are not 1 to epoch", async () => {
+  const model = convolutionalModel([8, 8, 3]);
+  await assertRejects(
+    () =>
+      saveCheckpoint(newDir(), model, {
+        epoch: 2,
+        history: { epoch: [1, 3], loss: [1, 1], accuracy: [0, 0] },
+      }),
+    RangeError,
+    "history of epochs 1, 3, expected 1 to 2",
+  );
   model.dispose();
 });
