@@ -199,6 +199,49 @@ export function emptyHistory(withValidation: boolean): TrainingHistory {
     : { epoch: [], loss: [], accuracy: [] };
 }
 
+/**
+ * Thrown by {@linkcode fitModel} when an epoch's training loss is NaN or infinite: training stops
+ * there (as with Keras's `TerminateOnNaN`), before that epoch's callbacks, so no checkpoint holds
+ * the broken weights. `history` is the history up to the last good epoch.
+ */
+export class NonFiniteLossError extends Error {
+  override name = "NonFiniteLossError";
+  constructor(
+    /** The epoch whose loss was not finite. */
+    readonly epoch: number,
+    /** That loss. */
+    readonly loss: number,
+    /** The history of the epochs before it. */
+    readonly history: TrainingHistory,
+  ) {
+    super(
+      `Training stopped in epoch ${epoch}: its training loss is ${loss}, so the weights are no ` +
+        `longer usable. Nothing was saved for epoch ${epoch}; checkpoints hold epoch ${
+          epoch - 1
+        } at most. A lower learning rate usually avoids it.`,
+    );
+  }
+}
+
+// Refuses float images holding NaN or infinite values: they make the loss NaN at the first step.
+function checkFinite(what: string, x: tf.Tensor): void {
+  if (x.dtype !== "float32") return;
+  const [count, first] = tf.tidy(() => {
+    const bad = tf.logicalNot(tf.isFinite(x));
+    const perImage = tf.any(tf.reshape(bad, [x.shape[0], -1]), 1);
+    return [tf.sum(tf.cast(bad, "int32")), tf.argMax(tf.cast(perImage, "int32"))];
+  });
+  const [n, index] = [count.dataSync()[0], first.dataSync()[0]];
+  tf.dispose([count, first]);
+  if (n > 0) {
+    throw new RangeError(
+      `Cannot train: the ${what} hold ${n} value${
+        n === 1 ? " that is not a finite number" : "s that are not finite numbers"
+      } (NaN or infinite), the first in image ${index}`,
+    );
+  }
+}
+
 function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
   if (x.shape[0] !== y.shape[0]) {
     throw new RangeError(
@@ -242,12 +285,15 @@ export async function fitModel(
   }
   checkPair("the training data", x, y);
   if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
+  checkFinite("training images", x);
+  if (validationData) checkFinite("validation images", validationData[0]);
   const log = options.log === undefined ? console.log : options.log;
   const history = options.history ?? emptyHistory(validationData !== undefined);
   const steps = Math.ceil(x.shape[0] / batchSize);
   let started = performance.now();
   const shuffle = options.shuffle ?? true;
   let epochNow = initialEpoch + 1;
+  let stopped: NonFiniteLossError | null = null;
   const epochCallbacks = [options.onEpochEnd ?? []].flat();
   const callbacks = {
     onEpochBegin: (epochIndex: number) => {
@@ -259,6 +305,12 @@ export async function fitModel(
       const seconds = (performance.now() - started) / 1000;
       const logs = kerasLogs(rawLogs);
       const epoch = epochIndex + 1;
+      if (!Number.isFinite(logs.loss)) {
+        model.stopTraining = true;
+        stopped = new NonFiniteLossError(epoch, logs.loss, history);
+        log?.(`${progressLine(epoch, epochs, steps, seconds, logs)} - stopped: loss not finite`);
+        return;
+      }
       history.epoch.push(epoch);
       for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
         if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
@@ -280,6 +332,7 @@ export async function fitModel(
   } else {
     await model.fit(x, y, { ...common, batchSize, shuffle, callbacks });
   }
+  if (stopped) throw stopped;
   return history;
 }
 

@@ -206,3 +206,61 @@ Deno.test("fitModel() with another seed takes other batches", async () => {
   disposeModel(model);
   tf.dispose([x, y]);
 });
+
+Deno.test("fitModel() refuses data holding NaN or infinite values, naming where the first is", async () => {
+  const { x, y } = quadrantData(8, 2);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const values = x.arraySync();
+  values[5][3][4][1] = NaN;
+  values[6][0][0][0] = Infinity;
+  const bad = tf.tensor4d(values);
+  await assertRejects(
+    () => fitModel(model, bad, y, { epochs: 1, log: null }),
+    RangeError,
+    "Cannot train: the training images hold 2 values that are not finite numbers (NaN or " +
+      "infinite), the first in image 5",
+  );
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1, log: null, validationData: [bad, y] }),
+    RangeError,
+    "the validation images hold 2 values",
+  );
+  tf.dispose([x, y, bad]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() stops at an epoch whose loss is not finite, before its callbacks run (as Keras's TerminateOnNaN)", async () => {
+  const { x, y } = quadrantData(16, 3);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const seen: number[] = [];
+  const lines: string[] = [];
+  const error = await assertRejects(
+    () =>
+      fitModel(model, x, y, {
+        epochs: 5,
+        batchSize: 8,
+        log: (line) => lines.push(line),
+        onEpochEnd: ({ epoch }) => {
+          seen.push(epoch);
+          // The weights go bad after epoch 2, as they do when training diverges.
+          if (epoch === 2) {
+            tf.tidy(() => {
+              const [kernel, bias] = model.layers[1].getWeights();
+              model.layers[1].setWeights([tf.fill(kernel.shape, NaN), bias]);
+            });
+          }
+        },
+      }),
+    Error,
+    "Training stopped in epoch 3: its training loss is NaN",
+  );
+  assertStringIncludes(error.message, "Nothing was saved for epoch 3");
+  assertEquals(seen, [1, 2], "no callback (no checkpoint) after the bad epoch");
+  assertEquals((error as { history?: { epoch: number[] } }).history?.epoch, [1, 2]);
+  assertEquals(lines.length, 3);
+  assertStringIncludes(lines[2], "stopped");
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
