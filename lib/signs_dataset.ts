@@ -4,10 +4,10 @@
  *
  * @module
  */
-import h5wasm, { type Dataset } from "h5wasm";
 import { join } from "node:path";
 import * as tf from "./tf.ts";
 import { datasetsDir } from "./_paths.ts";
+import { type Dataset, withHdf5File } from "./_hdf5.ts";
 
 /** Side length of a SIGNS image, in pixels. */
 export const IMAGE_SIZE = 64;
@@ -53,19 +53,8 @@ export interface SignsArrays {
   count: number;
 }
 
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 // H5T_class_t's value for integer types, as h5wasm reports it in `metadata.type`.
 const H5T_INTEGER = 0;
-
-let virtualFileCounter = 0;
-
-function isHdf5(bytes: Uint8Array): boolean {
-  // The superblock may start at byte 0, 512, 1024, 2048, … (HDF5 file format, section 2.2).
-  for (let offset = 0; offset + 8 <= bytes.length; offset = offset === 0 ? 512 : offset * 2) {
-    if (HDF5_SIGNATURE.every((b, i) => bytes[offset + i] === b)) return true;
-  }
-  return false;
-}
 
 function toInt32(values: unknown, path: string, name: string): Int32Array {
   if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
@@ -97,14 +86,7 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
     }
     throw error;
   }
-  if (!isHdf5(bytes)) {
-    throw new TypeError(`Cannot load "${path}": not an HDF5 file (no HDF5 signature found)`);
-  }
-  const { FS } = await h5wasm.ready;
-  const virtualName = `signs-${++virtualFileCounter}.h5`;
-  FS!.writeFile(virtualName, bytes);
-  const file = new h5wasm.File(virtualName, "r");
-  try {
+  return await withHdf5File(path, bytes, ({ file, read }) => {
     const xName = `${split}_set_x`;
     const yName = `${split}_set_y`;
     const keys = file.keys();
@@ -137,6 +119,9 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
       );
     }
     const count = xShape[0];
+    if (count === 0) {
+      throw new RangeError(`Cannot load "${path}": "${xName}" holds no images`);
+    }
     const yShape = y.shape ?? [];
     const yCount = yShape.length === 1
       ? yShape[0]
@@ -160,7 +145,7 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
           `holds ${yCount} labels`,
       );
     }
-    const labels = toInt32(y.value, path, yName);
+    const labels = toInt32(read(yName), path, yName);
     const bad = labels.findIndex((v) => v < 0 || v >= NUM_CLASSES || !Number.isInteger(v));
     if (bad >= 0) {
       throw new RangeError(
@@ -168,16 +153,13 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
           `0..${NUM_CLASSES - 1}`,
       );
     }
-    const raw = x.value as Uint8Array;
+    const raw = read(xName) as Uint8Array;
     const images = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     const classes = keys.includes("list_classes")
-      ? Array.from(toInt32((file.get("list_classes") as Dataset).value, path, "list_classes"))
+      ? Array.from(toInt32(read("list_classes"), path, "list_classes"))
       : Array.from({ length: NUM_CLASSES }, (_, i) => i);
     return { images, labels, classes, count };
-  } finally {
-    file.close();
-    FS!.unlink(virtualName);
-  }
+  });
 }
 
 function imagesTensor(arrays: SignsArrays): tf.Tensor4D {

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import * as tf from "@lib/tf.ts";
 import { loadSignsDataset, readSignsFile } from "@lib/signs_dataset.ts";
@@ -176,5 +176,78 @@ Deno.test("readSignsFile() rejects a label outside 0..5, naming it and its index
       RangeError,
       `label 6 at index 1 of "test_set_y" is outside 0..5`,
     );
+  });
+});
+
+const fixtures = join(import.meta.dirname!, "fixtures");
+
+Deno.test("readSignsFile() refuses a file compressed with a filter h5wasm lacks, naming it", async () => {
+  // Written by tests/fixtures/make_lzf_signs.py with h5py; it used to load as black images.
+  const path = join(fixtures, "lzf_signs.h5");
+  const error = await assertRejects(() => readSignsFile(path, "test"), Error);
+  assertStringIncludes(error.message, `Cannot load "${path}"`);
+  assertStringIncludes(error.message, `"test_set_x" is compressed with the "lzf" filter`);
+  assertStringIncludes(error.message, `gzip`);
+});
+
+Deno.test("readSignsFile() names a truncated file and its sizes", async () => {
+  await withDir(async (dir) => {
+    const whole = join(dir, "whole.h5");
+    await writeHdf5(whole, signsSplit("train", 2));
+    const bytes = await Deno.readFile(whole);
+    const path = join(dir, "train_signs.h5");
+    await Deno.writeFile(path, bytes.subarray(0, 6000));
+    const error = await assertRejects(() => readSignsFile(path, "train"), Error);
+    assertStringIncludes(
+      error.message,
+      `Cannot load "${path}": the file is truncated: it has 6000 bytes, its header says ${bytes.length}`,
+    );
+  });
+});
+
+Deno.test("readSignsFile() names a damaged file", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "train_signs.h5");
+    await writeHdf5(path, signsSplit("train", 2));
+    const bytes = await Deno.readFile(path);
+    bytes.fill(0xff, 8, 200); // the superblock after the signature
+    await Deno.writeFile(path, bytes);
+    const error = await assertRejects(() => readSignsFile(path, "train"), Error);
+    assertStringIncludes(error.message, `Cannot load "${path}": the file is damaged`);
+  });
+});
+
+Deno.test("readSignsFile() refuses a split without images", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "test_signs.h5");
+    await writeHdf5(path, signsSplit("test", 0));
+    await assertRejects(
+      () => readSignsFile(path, "test"),
+      RangeError,
+      `Cannot load "${path}": "test_set_x" holds no images`,
+    );
+  });
+});
+
+Deno.test("readSignsFile() keeps the HDF5 library's diagnostics off stderr", async () => {
+  await withDir(async (dir) => {
+    const truncated = join(dir, "train_signs.h5");
+    await writeHdf5(truncated, signsSplit("train", 2));
+    await Deno.truncate(truncated, 6000);
+    const script = `
+      import { readSignsFile } from "@lib/signs_dataset.ts";
+      for (const [path, split] of [[${JSON.stringify(truncated)}, "train"],
+                                   [${JSON.stringify(join(fixtures, "lzf_signs.h5"))}, "test"]]) {
+        await readSignsFile(path, split).then(() => console.log("loaded"), () => console.log("refused"));
+      }
+      console.error("the process's own stderr still works");`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--config", join(import.meta.dirname!, "..", "deno.json"), script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assertEquals(decode(output.stdout), "refused\nrefused\n");
+    assertEquals(decode(output.stderr), "the process's own stderr still works\n");
   });
 });
