@@ -61,8 +61,8 @@ export async function sha256File(path: string): Promise<string> {
 /**
  * Makes sure every file listed in `<target>/SHA256SUMS` is present in `target` with the right
  * checksum, copying missing files from `source`. Throws an `Error` that names the missing file and
- * where it must go when it is in neither folder, and one that names both checksums when a file
- * does not match (a copied file that does not match is removed again).
+ * where it must go when it is in neither folder, and one that names the file and both checksums
+ * when a file does not match (a source file that does not match is not copied).
  */
 export async function prepareSignsFiles(options: PrepareOptions = {}): Promise<PreparedFile[]> {
   const target = options.target ?? datasetsDir;
@@ -70,6 +70,11 @@ export async function prepareSignsFiles(options: PrepareOptions = {}): Promise<P
   const sumsPath = join(target, "SHA256SUMS");
   const sums = parseChecksums(await Deno.readTextFile(sumsPath), sumsPath);
   const prepared: PreparedFile[] = [];
+  const mismatch = (path: string, actual: string, expected: string, advice: string) =>
+    new Error(
+      `Checksum mismatch for "${path}": SHA-256 is ${actual}, expected ${expected} ` +
+        `(from ${sumsPath}); ${advice}`,
+    );
   for (const [name, expected] of sums) {
     const path = join(target, name);
     let copied = false;
@@ -81,16 +86,17 @@ export async function prepareSignsFiles(options: PrepareOptions = {}): Promise<P
             `Put ${name} at ${path} (see ${relative(Deno.cwd(), join(target, "README.md"))}).`,
         );
       }
+      const sourceSum = await sha256File(from);
+      if (sourceSum !== expected) {
+        throw mismatch(from, sourceSum, expected, `nothing was copied to ${path}.`);
+      }
       await Deno.copyFile(from, path);
       copied = true;
     }
     const actual = await sha256File(path);
     if (actual !== expected) {
       if (copied) await Deno.remove(path);
-      throw new Error(
-        `Checksum mismatch for "${path}": SHA-256 is ${actual}, expected ${expected} ` +
-          `(from ${sumsPath}); replace the file with the original one.`,
-      );
+      throw mismatch(path, actual, expected, "replace the file with the original one.");
     }
     prepared.push({ path, copied, sha256: actual });
   }

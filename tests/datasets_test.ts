@@ -57,12 +57,29 @@ Deno.test("prepareSignsFiles() says which file is missing and where it must go",
   await cleanup();
 });
 
-Deno.test("prepareSignsFiles() rejects a file whose checksum differs, and removes a bad copy", async () => {
+Deno.test("prepareSignsFiles() names the source file whose checksum differs, and copies nothing", async () => {
   const { source, target, cleanup } = await tempDirs();
   await Deno.writeTextFile(join(target, "SHA256SUMS"), `${ABC_SHA256}  data.h5\n`);
   await Deno.writeTextFile(join(source, "data.h5"), "abd");
-  await assertRejects(() => prepareSignsFiles({ source, target }), Error, "Checksum mismatch");
+  await assertRejects(
+    () => prepareSignsFiles({ source, target }),
+    Error,
+    `Checksum mismatch for "${join(source, "data.h5")}"`,
+  );
   await assertRejects(() => Deno.stat(join(target, "data.h5")), Deno.errors.NotFound);
+  await cleanup();
+});
+
+Deno.test("prepareSignsFiles() names a file in place whose checksum differs, and keeps it", async () => {
+  const { source, target, cleanup } = await tempDirs();
+  await Deno.writeTextFile(join(target, "SHA256SUMS"), `${ABC_SHA256}  data.h5\n`);
+  await Deno.writeTextFile(join(target, "data.h5"), "abd");
+  await assertRejects(
+    () => prepareSignsFiles({ source, target }),
+    Error,
+    `Checksum mismatch for "${join(target, "data.h5")}"`,
+  );
+  assertEquals(await Deno.readTextFile(join(target, "data.h5")), "abd");
   await cleanup();
 });
 
