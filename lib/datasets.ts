@@ -6,12 +6,13 @@
  * @module
  */
 import { join, relative } from "node:path";
-import { datasetsDir, projectRoot } from "./_paths.ts";
+import { datasetsDir } from "./_paths.ts";
+import { dataSourceDir } from "./settings.ts";
 import { exists } from "./_fs.ts";
 
 /** Options of {@linkcode prepareSignsFiles}. */
 export interface PrepareOptions {
-  /** Folder the files are copied from when missing. Default: `../shared/datasets` beside the project. */
+  /** Folder the files are copied from when missing. Default: {@linkcode dataSourceDir}'s. */
   source?: string;
   /** Folder that must hold the files and `SHA256SUMS`. Default: the project's `datasets/`. */
   target?: string;
@@ -66,7 +67,7 @@ export async function sha256File(path: string): Promise<string> {
  */
 export async function prepareSignsFiles(options: PrepareOptions = {}): Promise<PreparedFile[]> {
   const target = options.target ?? datasetsDir;
-  const source = options.source ?? join(projectRoot, "..", "shared", "datasets");
+  const source = options.source ?? dataSourceDir();
   const sumsPath = join(target, "SHA256SUMS");
   const sums = parseChecksums(await Deno.readTextFile(sumsPath), sumsPath);
   const prepared: PreparedFile[] = [];

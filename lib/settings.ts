@@ -25,8 +25,9 @@ export type EnvReader = (name: string) => string | undefined;
 function readPositiveInteger(env: EnvReader, name: string): number | undefined {
   const text = env(name);
   if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
+  // Digits only: Number() would also take "1e2", "0x10" or "+4".
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(`Cannot read ${name}="${text}": expected a positive integer`);
   }
   return value;
@@ -90,6 +91,14 @@ function readPath(env: EnvReader, name: string, fallback: string): string {
  */
 export function checkpointRoot(env: EnvReader = denoEnv): string {
   return readPath(env, "SIGNS_CHECKPOINT_DIR", join(projectRoot, "build", "checkpoints"));
+}
+
+/**
+ * The folder `deno task setup` copies the SIGNS files from: `SIGNS_DATA_SOURCE`, or
+ * `../shared/datasets` beside the project.
+ */
+export function dataSourceDir(env: EnvReader = denoEnv): string {
+  return readPath(env, "SIGNS_DATA_SOURCE", join(projectRoot, "..", "shared", "datasets"));
 }
 
 /**

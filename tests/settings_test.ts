@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { isAbsolute, join } from "node:path";
-import { checkpointRoot, myImagePath, trainingSettings } from "@lib/settings.ts";
+import { checkpointRoot, dataSourceDir, myImagePath, trainingSettings } from "@lib/settings.ts";
 import { projectRoot } from "@lib/_paths.ts";
 
 const envOf = (values: Record<string, string>) => (name: string) => values[name];
@@ -39,7 +39,7 @@ Deno.test("trainingSettings() lets the environment override each setting", () =>
 });
 
 Deno.test("trainingSettings() names a variable that is not a positive integer", () => {
-  for (const bad of ["0", "-3", "2.5", "ten"]) {
+  for (const bad of ["0", "-3", "2.5", "ten", "1e2", "0x10", "+4", "0b11"]) {
     assertThrows(
       () => trainingSettings({ epochs: 20, batchSize: 32 }, envOf({ SIGNS_BATCH_SIZE: bad })),
       RangeError,
@@ -79,4 +79,14 @@ Deno.test("checkpointRoot() and myImagePath() take the environment, else paths i
   assertEquals([checkpointRoot(env), myImagePath(env)], ["/tmp/runs", "me.png"]);
   const empty = () => " ";
   assertEquals(checkpointRoot(empty), checkpointRoot(none));
+});
+
+Deno.test("dataSourceDir() takes SIGNS_DATA_SOURCE, else ../shared/datasets, also when it is empty", () => {
+  const fallback = join(projectRoot, "..", "shared", "datasets");
+  assertEquals(dataSourceDir(() => undefined), fallback);
+  assertEquals(dataSourceDir(() => ""), fallback);
+  assertEquals(
+    dataSourceDir((name) => name === "SIGNS_DATA_SOURCE" ? "/data" : undefined),
+    "/data",
+  );
 });

@@ -1,9 +1,9 @@
 // Copies the SIGNS files into datasets/ when missing and verifies them (part of `deno task setup`).
-// SIGNS_DATA_SOURCE names another folder to copy from.
+// SIGNS_DATA_SOURCE names another folder to copy from (lib/settings.ts, dataSourceDir).
 import { prepareSignsFiles } from "../lib/datasets.ts";
 
 try {
-  const files = await prepareSignsFiles({ source: Deno.env.get("SIGNS_DATA_SOURCE") });
+  const files = await prepareSignsFiles();
   for (const file of files) {
     console.log(`setup: ${file.copied ? "copied" : "found"} ${file.path} (sha256 ok)`);
   }
