@@ -335,6 +335,31 @@ export interface ResNet50Options {
  * model.dispose();
  * ```
  */
+// The side length that reaches the final 2x2 average pooling from an input side of `n` pixels:
+// padding 3, the 7x7 convolution with stride 2, the 3x3 max pooling with stride 2, then one
+// halving (rounding up) for each of the three stages with stride 2.
+function sideBeforeAveragePooling(n: number): number {
+  const afterConv1 = Math.floor((n + 6 - 7) / 2) + 1;
+  let side = afterConv1 >= 3 ? Math.floor((afterConv1 - 3) / 2) + 1 : 0;
+  for (let stage = 0; stage < 3; stage++) side = Math.ceil(side / 2);
+  return side;
+}
+
+// Refuses heights or widths that leave less than the 2x2 the average pooling needs (Keras refuses
+// them too: its flatten would have 0 units and every output would be 1/classes).
+function checkResNet50Size(inputShape: number[]): void {
+  const [height, width] = inputShape;
+  if (sideBeforeAveragePooling(height) >= 2 && sideBeforeAveragePooling(width) >= 2) return;
+  let smallest = 1;
+  while (sideBeforeAveragePooling(smallest) < 2) smallest++;
+  const sides = [height, width].map(sideBeforeAveragePooling);
+  throw new RangeError(
+    `Cannot build ResNet-50 for input shape [${inputShape.join(", ")}]: its layers shrink a ` +
+      `${height}x${width} image to ${sides.join("x")} before the final 2x2 average pooling, ` +
+      `which then has nothing to pool; images must be at least ${smallest}x${smallest} pixels`,
+  );
+}
+
 export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   const inputShape = options.inputShape ?? [64, 64, 3];
   const classes = options.classes ?? 6;
@@ -350,6 +375,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
       }]: expected [height, width, channels]`,
     );
   }
+  checkResNet50Size(inputShape);
   const training = options.training;
   const initialization = options.initialization ?? "independent";
   checkInitialization("ResNet-50", initialization);

@@ -310,6 +310,32 @@ Deno.test("resNet50() rejects a bad number of classes", () => {
   assertThrows(() => resNet50({ classes: 0 }), RangeError, "0 classes");
 });
 
+Deno.test("resNet50() refuses images too small to reach the final pooling, naming the smallest size", () => {
+  for (const shape of [[32, 32, 3], [36, 64, 3], [64, 20, 1]] as [number, number, number][]) {
+    assertThrows(
+      () => resNet50({ inputShape: shape }),
+      RangeError,
+      `Cannot build ResNet-50 for input shape [${shape.join(", ")}]: `,
+    );
+  }
+  assertThrows(
+    () => resNet50({ inputShape: [32, 32, 3] }),
+    RangeError,
+    "images must be at least 37x37 pixels",
+  );
+  // 37 leaves 2 for the pooling (1 after it); 200 leaves 7 (3): flatten has 1 * 3 * 2048 units.
+  for (
+    const [shape, units] of [[[37, 37, 3], 2048], [[37, 200, 1], 6144]] as [
+      [number, number, number],
+      number,
+    ][]
+  ) {
+    const model = resNet50({ inputShape: shape });
+    assertEquals(model.getLayer("flatten").outputShape, [null, units]);
+    model.dispose();
+  }
+});
+
 Deno.test("setBatchNormMode() switches every batch normalisation of a model, e.g. for one image", async () => {
   const model = resNet50({ inputShape: [32, 32, 3], classes: 3 });
   assertEquals(setBatchNormMode(model, "inference"), 53);
