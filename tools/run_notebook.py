@@ -3,8 +3,8 @@
 
 Usage: run_notebook.py --deno PATH --out DIR [--html] [--cell-timeout SECONDS] NOTEBOOK
 
-The kernel is started from a temporary kernelspec (nothing is installed for the user) in the
-notebook's folder. Each code cell is sent in order; its outputs are collected from IOPub by the
+The kernel is started from a temporary kernelspec (nothing is installed for the user, and the
+kernelspec is removed after the run) in the notebook's folder. Each code cell is sent in order; its outputs are collected from IOPub by the
 parent message id. Deno's kernel can report `idle` before the last outputs of a cell arrive, so
 after `idle` the runner keeps reading until IOPub has been quiet for a while. The executed notebook
 (and an HTML copy with --html) is written to DIR even when a cell fails; the exit status is 1 when
@@ -12,10 +12,12 @@ a cell fails, the kernel dies, or a cell runs longer than --cell-timeout (then i
 Checks of the outputs are tools/notebooks.ts's business.
 """
 import argparse
+import atexit
 import json
 import os
 import queue
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -165,7 +167,9 @@ def main():
     nb = nbformat.read(args.notebook, as_version=4)
     name = os.path.splitext(os.path.basename(args.notebook))[0]
     os.makedirs(args.out, exist_ok=True)
-    os.environ["JUPYTER_PATH"] = make_kernelspec(args.deno)
+    kernelspec = make_kernelspec(args.deno)
+    atexit.register(shutil.rmtree, kernelspec, True)  # also when the kernel fails to start
+    os.environ["JUPYTER_PATH"] = kernelspec
     env = dict(os.environ, NO_COLOR="1")
     km = KernelManager(kernel_name="signs-deno")
     km.start_kernel(cwd=os.path.dirname(os.path.abspath(args.notebook)), env=env)

@@ -24,8 +24,11 @@ interface Output {
 // nbformat stores multi-line strings as lists of lines.
 const text = (value: unknown) => (Array.isArray(value) ? value.join("") : value);
 
+// Runs the runner with a temporary folder of its own, and checks that it leaves nothing there.
 async function runNotebook(fixture: string, out: string, extra: string[] = []) {
+  const tmp = await Deno.makeTempDir({ prefix: "signs-runner-tmp-" });
   const result = await new Deno.Command(python, {
+    env: { TMPDIR: tmp },
     args: [
       join(root, "tools", "run_notebook.py"),
       "--deno",
@@ -38,6 +41,9 @@ async function runNotebook(fixture: string, out: string, extra: string[] = []) {
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const left = await Array.fromAsync(Deno.readDir(tmp), (entry) => entry.name);
+  await Deno.remove(tmp, { recursive: true });
+  assertEquals(left, [], "the runner removes the temporary folders it made");
   const decoder = new TextDecoder();
   return {
     code: result.code,
