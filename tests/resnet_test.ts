@@ -271,10 +271,10 @@ Deno.test("resNet50() has Keras's parameter counts and output shapes", () => {
 });
 
 async function blockNormMeans(options: { training?: boolean | null }): Promise<Float32Array> {
-  const model = resNet50({ inputShape: [32, 32, 3], classes: 3, ...options });
+  const model = resNet50({ inputShape: [40, 40, 3], classes: 3, ...options });
   const bn = model.getLayer("res2a_bn_a");
   const probe = tf.model({ inputs: model.inputs, outputs: bn.output as tf.SymbolicTensor });
-  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 1);
+  const x = tf.randomUniform([4, 40, 40, 3], 0, 1, "float32", 1);
   const y = probe.predict(x) as tf.Tensor;
   const mean = tf.mean(y, [0, 1, 2]);
   const values = (await mean.data()) as Float32Array;
@@ -337,11 +337,11 @@ Deno.test("resNet50() refuses images too small to reach the final pooling, namin
 });
 
 Deno.test("setBatchNormMode() switches every batch normalisation of a model, e.g. for one image", async () => {
-  const model = resNet50({ inputShape: [32, 32, 3], classes: 3 });
+  const model = resNet50({ inputShape: [40, 40, 3], classes: 3 });
   assertEquals(setBatchNormMode(model, "inference"), 53);
   const bn = model.getLayer("res2a_bn_a");
   const probe = tf.model({ inputs: model.inputs, outputs: bn.output as tf.SymbolicTensor });
-  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 1);
+  const x = tf.randomUniform([4, 40, 40, 3], 0, 1, "float32", 1);
   const y = probe.predict(x) as tf.Tensor;
   const mean = tf.mean(y, [0, 1, 2]);
   assert(
