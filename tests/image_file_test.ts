@@ -8,6 +8,7 @@ import { loadImage, loadImageIfPresent, readImage } from "@lib/image_file.ts";
 await tf.setBackend("cpu");
 
 const dir = await Deno.makeTempDir({ prefix: "signs-image-" });
+const fixtures = join(import.meta.dirname!, "fixtures");
 addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 
 async function writePng(
@@ -116,4 +117,23 @@ Deno.test("readImage() and loadImage() name the file and what is wrong", async (
   await Deno.writeFile(truncated, full.subarray(0, 40));
   await assertRejects(() => readImage(truncated), Error, `"${truncated}": the file is damaged`);
   await assertRejects(() => loadImage(text, { size: 0 }), RangeError, "at size 0");
+});
+
+Deno.test("loadImage() reads a 108-megapixel photo (12000x9000), as recent phones take", async () => {
+  // Written by tests/fixtures/make_large_photo.py: left half (200, 120, 60), right half (20, 40, 220).
+  const gzipped = await Deno.open(join(fixtures, "large_photo_108mp.jpg.gz"));
+  const path = join(dir, "large_photo_108mp.jpg");
+  await gzipped.readable.pipeThrough(new DecompressionStream("gzip")).pipeTo(
+    (await Deno.create(path)).writable,
+  );
+  const image = await loadImage(path);
+  assertEquals(image.shape, [64, 64, 3]);
+  const pixels = (await image.array()) as number[][][];
+  for (const [column, colour] of [[5, [200, 120, 60]], [58, [20, 40, 220]]] as const) {
+    for (let c = 0; c < 3; c++) {
+      const value = pixels[32][column][c];
+      assert(Math.abs(value - colour[c]) <= 3, `channel ${c} of column ${column} is ${value}`);
+    }
+  }
+  image.dispose();
 });
