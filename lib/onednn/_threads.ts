@@ -1,16 +1,21 @@
-// How many threads oneDNN should use. Its OpenMP threads wait for each other at the end of every
-// parallel region, so one thread that shares its core with another busy process slows every
-// kernel down: on a 2-core machine with one core taken, two threads made a ResNet-50 training
-// step 3-5x slower than one thread. The choice is made once, before the first primitive is
-// created (oneDNN sizes its kernels for the thread count of that moment): OMP_NUM_THREADS when it
-// is set, else the number of cores that were idle during a short sample of /proc/stat.
+// How oneDNN's OpenMP threads run. Their waiting is the setting that matters: at the end of every
+// parallel region each thread waits for the others, and libgomp's default is to spin while it
+// waits. On a machine where another process is busy, a spinning thread burns the share of a core
+// that its slower partner needs, and every kernel stalls. Measured on 2 cores, ResNet-50 training
+// steps of 32 images, with one busy process started mid-run: 2 spinning threads 2.5x their quiet
+// step time (3.9x beside a PyTorch job), 2 passive threads 1.6x (1.7x), 1 thread 1.5x; quiet, 2
+// passive threads are as fast as 2 spinning ones (0.75 s a step, 1 thread 1.19 s). So: as many
+// threads as cores, passive waiting, both unless the user's environment says otherwise. Both are
+// read by libgomp when it loads with libdnnl, and by oneDNN when it creates a primitive.
 
-/** The thread count and why it was chosen. */
+/** The thread count and the waiting policy, and why each was chosen. */
 export interface ThreadChoice {
   /** Threads for oneDNN. */
   threads: number;
   /** Why, in a few words. */
   why: string;
+  /** OpenMP's waiting policy, as OMP_WAIT_POLICY spells it ("passive" unless the user set it). */
+  waiting: string;
 }
 
 function readEnv(name: string): string | undefined {
@@ -21,34 +26,38 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-// [idle, total] jiffies of all cores together, or null where /proc/stat cannot be read.
-async function cpuTimes(): Promise<[number, number] | null> {
-  try {
-    const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
-    const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    if (fields.length < 5 || fields.some((f) => !Number.isFinite(f))) return null;
-    const idle = fields[3] + fields[4];
-    return [idle, fields.reduce((a, b) => a + b, 0)];
-  } catch {
-    return null;
-  }
+/**
+ * Chooses oneDNN's threads (OMP_NUM_THREADS when it is a positive integer, else one a core) and
+ * its waiting (OMP_WAIT_POLICY when set, else passive).
+ */
+export function chooseThreads(): ThreadChoice {
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  const text = (readEnv("OMP_NUM_THREADS") ?? "").trim();
+  const fixed = /^[0-9]+$/.test(text) ? Number(text) : 0;
+  const [threads, why] = fixed > 0
+    ? [fixed, "OMP_NUM_THREADS"]
+    : [cores, cores === 1 ? "one core" : "one a core"];
+  const waiting = (readEnv("OMP_WAIT_POLICY")?.trim() || "passive").toLowerCase();
+  return { threads, why, waiting };
 }
 
-/** Chooses oneDNN's thread count (see the module comment); samples the load for `sampleMs`. */
-export async function chooseThreads(sampleMs = 300): Promise<ThreadChoice> {
-  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
-  const fixed = Number(readEnv("OMP_NUM_THREADS"));
-  if (Number.isInteger(fixed) && fixed > 0) {
-    return { threads: fixed, why: "OMP_NUM_THREADS" };
+/**
+ * Runs `load` (the loading of libdnnl, and with it libgomp, which reads its settings once) with
+ * OMP_WAIT_POLICY set to `choice.waiting`, then puts the variable back as it was, so that the
+ * processes a notebook starts keep their own defaults. Where the environment cannot be written,
+ * `load` runs as it is and libgomp keeps its spinning default.
+ */
+export function withWaitPolicy<T>(choice: ThreadChoice, load: () => T): T {
+  const previous = readEnv("OMP_WAIT_POLICY");
+  try {
+    Deno.env.set("OMP_WAIT_POLICY", choice.waiting);
+  } catch {
+    return load();
   }
-  if (cores === 1) return { threads: 1, why: "one core" };
-  const before = await cpuTimes();
-  await new Promise((resolve) => setTimeout(resolve, sampleMs));
-  const after = await cpuTimes();
-  if (!before || !after || after[1] <= before[1]) {
-    return { threads: cores, why: `${cores} cores` };
+  try {
+    return load();
+  } finally {
+    if (previous === undefined) Deno.env.delete("OMP_WAIT_POLICY");
+    else Deno.env.set("OMP_WAIT_POLICY", previous);
   }
-  const idle = (cores * (after[0] - before[0])) / (after[1] - before[1]);
-  const threads = Math.max(1, Math.min(cores, Math.round(idle)));
-  return { threads, why: `${idle.toFixed(1)} of ${cores} cores idle` };
 }

@@ -8,9 +8,9 @@
  * ReLUs, sums and means over leading axes, and Adam's update (used by `compileModel`'s
  * optimizer).
  *
- * oneDNN's thread count is chosen once, at registration: `OMP_NUM_THREADS` when set, else the
- * number of cores idle at that moment (its threads wait for each other, so a thread sharing a
- * core with another busy process slows every kernel down).
+ * oneDNN runs one thread a core (`OMP_NUM_THREADS` when set) whose waits are passive
+ * (`OMP_WAIT_POLICY=passive` unless set): threads that spin while they wait for each other stall
+ * every kernel as soon as another process keeps a core busy.
  *
  * Needs `libdnnl.so.2` (oneDNN 2.x; Debian's `libdnnl2`), found under its usual names or at
  * `ONEDNN_LIBRARY`, and Deno's `--allow-ffi`.
@@ -18,7 +18,7 @@
  * @module
  */
 import { openDnnl, openFailure, setOpenMpThreads } from "./_ffi.ts";
-import { chooseThreads } from "./_threads.ts";
+import { chooseThreads, withWaitPolicy } from "./_threads.ts";
 import { registerBackend } from "./_backend.ts";
 
 let registered: OnednnStatus | undefined;
@@ -47,14 +47,14 @@ export interface OnednnStatus {
 export async function registerOnednnBackend(): Promise<OnednnStatus> {
   if (registered) return registered;
   try {
-    const dnnl = openDnnl();
+    const choice = chooseThreads();
+    const dnnl = withWaitPolicy(choice, openDnnl);
     if (!dnnl) return { available: false, reason: openFailure() };
-    const choice = await chooseThreads();
     const threads = setOpenMpThreads(choice.threads);
     await registerBackend(dnnl);
     const threadNote = threads === null
       ? "its default threads"
-      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why})`;
+      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why}, ${choice.waiting} waiting)`;
     registered = {
       available: true,
       reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling, ` +

@@ -36,3 +36,36 @@ Deno.test({
     assert(status.reason.includes("/nonexistent/libdnnl.so.2"), status.reason);
   },
 });
+
+/** What libgomp reports of its settings (OMP_DISPLAY_ENV) in a process that registers onednn. */
+async function openMpSettings(env: Record<string, string>): Promise<string> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { registerOnednnBackend } from "${
+        new URL("../../lib/onednn/mod.ts", import.meta.url).href
+      }";
+      console.log(JSON.stringify(await registerOnednnBackend()));
+      console.log("left in the environment: " + Deno.env.get("OMP_WAIT_POLICY"));`,
+    ],
+    env: { ...env, OMP_DISPLAY_ENV: "true" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(output.stderr) + new TextDecoder().decode(output.stdout);
+}
+
+Deno.test({
+  name: "registerOnednnBackend() has OpenMP's threads wait passively, as libgomp itself reports",
+  ignore: !onednn.available,
+  async fn() {
+    const home = { HOME: Deno.env.get("HOME") ?? "/tmp", PATH: Deno.env.get("PATH") ?? "" };
+    const passive = await openMpSettings(home);
+    assert(/OMP_WAIT_POLICY = 'PASSIVE'/.test(passive), passive);
+    assert(passive.includes("passive waiting"), passive);
+    assert(passive.includes("left in the environment: undefined"), passive);
+    const active = await openMpSettings({ ...home, OMP_WAIT_POLICY: "active" });
+    assert(/OMP_WAIT_POLICY = 'ACTIVE'/.test(active), active);
+  },
+});
