@@ -1,13 +1,19 @@
 // Training speed per backend: one JSON line per (model, backend), so runs can be compared.
 //
 //   deno run -A tools/bench.ts [--backends=wasm,cpu] [--models=resnet50,baseline] [--steps=N]
-//                              [--profile] [--pytorch=no]
+//                              [--profile] [--pytorch=no] [--load=no]
 //
 // For each case: a warm-up step, then N timed training steps (trainOnBatch) on random data of
 // the SIGNS shapes; images per second, the projected time of one epoch of 1080 images (and of 100
 // epochs for the baseline, whose notebook trains that long), the peak resident memory, and the
 // tensor count before and after the timed steps (equal when nothing leaks). ResNet-50 on the
 // plain-JavaScript cpu backend is skipped unless asked for: one step takes minutes.
+//
+// Then the same steps again while one other CPU-bound process runs (a Deno busy loop that the
+// bench starts after the quiet steps and stops after these), as on a learner's machine where
+// something else is busy: the loaded epoch time and its ratio to the quiet one (a fair share of
+// 2 cores is 2). --load=no leaves this out; the cpu backend, one plain-JavaScript thread whose
+// steps take seconds, is left out unless --load=all.
 //
 // Where PyTorch is installed (/usr/bin/python3 with torch), tools/bench_torch.py times the same
 // models with the same batch and step counts in the same run, and one more line per model and
@@ -33,6 +39,11 @@ const models = (option("models")?.split(",") ?? Object.keys(MODELS)) as ModelNam
 const stepsOverride = option("steps") === undefined ? undefined : Number(option("steps"));
 const profile = Deno.args.includes("--profile");
 const withPytorch = option("pytorch") !== "no";
+const load = option("load") ?? "yes";
+if (!["yes", "no", "all"].includes(load)) {
+  console.error(`bench: --load must be yes, no or all, got "${load}"`);
+  Deno.exit(2);
+}
 if (stepsOverride !== undefined && !(Number.isInteger(stepsOverride) && stepsOverride > 0)) {
   console.error(`bench: --steps must be a positive integer, got "${option("steps")}"`);
   Deno.exit(2);
@@ -63,6 +74,29 @@ async function profileStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
   }
   const kernelMs = [...byKernel.values()].reduce((sum, k) => sum + k.ms, 0);
   return { wallMs, kernelMs, kernels: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
+}
+
+/** The mean seconds of `steps` training steps. */
+async function secondsPerStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number) {
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+  return (performance.now() - start) / 1000 / steps;
+}
+
+/** Runs `f` while another process keeps one core busy; stops that process after. */
+async function underLoad<T>(f: () => Promise<T>): Promise<T> {
+  const competitor = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "for (;;) {}"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500)); // until it runs
+    return await f();
+  } finally {
+    competitor.kill("SIGKILL");
+    await competitor.status;
+  }
 }
 
 // epoch seconds by model and backend, for the ratios
@@ -105,9 +139,13 @@ for (const backend of backends) {
       await model.trainOnBatch(x, y);
       peak = Math.max(peak, Deno.memoryUsage().rss);
     }
-    const secondsPerStep = (performance.now() - start) / 1000 / steps;
+    const quietStep = (performance.now() - start) / 1000 / steps;
     const tensorsAfter = tf.memory().numTensors;
-    const epochSeconds = Math.ceil(EPOCH_IMAGES / spec.batch) * secondsPerStep;
+    const stepsPerEpoch = Math.ceil(EPOCH_IMAGES / spec.batch);
+    const epochSeconds = stepsPerEpoch * quietStep;
+    const loadedStep = load === "all" || (load === "yes" && backend !== "cpu")
+      ? await underLoad(() => secondsPerStep(model, x, y, steps))
+      : undefined;
     if (!epochTimes.has(name)) epochTimes.set(name, new Map());
     epochTimes.get(name)!.set(backend, epochSeconds);
     console.log(JSON.stringify({
@@ -116,10 +154,14 @@ for (const backend of backends) {
       batch: spec.batch,
       steps,
       warmUpSeconds: +warmUp.toFixed(2),
-      secondsPerStep: +secondsPerStep.toFixed(3),
-      imagesPerSecond: +(spec.batch / secondsPerStep).toFixed(1),
+      secondsPerStep: +quietStep.toFixed(3),
+      imagesPerSecond: +(spec.batch / quietStep).toFixed(1),
       epochSeconds: +epochSeconds.toFixed(1),
       ...(name === "baseline" ? { hundredEpochsSeconds: +(100 * epochSeconds).toFixed(1) } : {}),
+      ...(loadedStep === undefined ? {} : {
+        loadedEpochSeconds: +(stepsPerEpoch * loadedStep).toFixed(1),
+        loadRatio: +(loadedStep / quietStep).toFixed(2),
+      }),
       peakRssMiB: Math.round(peak / 2 ** 20),
       tensorsBefore,
       tensorsAfter,
