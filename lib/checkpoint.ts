@@ -21,6 +21,7 @@ import * as tf from "./tf.ts";
 import { registerBatchNormalization } from "./_batch_norm.ts";
 import { exists } from "./_fs.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
+import { type RandomState, randomState, randomStateProblem, restoreRandomState } from "./random.ts";
 import type { EpochResult, TrainingHistory } from "./training.ts";
 
 /** What `checkpoint.json` records beside the model. */
@@ -31,6 +32,12 @@ export interface CheckpointInfo {
   history: TrainingHistory;
   /** The seed the run was started with, if known. */
   seed?: number;
+  /**
+   * Where the generator of `seedRandom` stood when it was saved (absent when `Math.random` was
+   * not seeded): loading puts it back, so that a run without `fitModel`'s `seed` option, whose
+   * batches are drawn from `Math.random`, resumes with the batches it would have drawn.
+   */
+  random?: RandomState;
   /** The backend that trained it. */
   backend: string;
   /** When it was written (ISO 8601). */
@@ -356,6 +363,7 @@ export async function saveCheckpoint(
       epoch,
       history,
       seed: options.seed,
+      ...(randomState() === null ? {} : { random: randomState()! }),
       backend: tf.getBackend(),
       savedAt: new Date().toISOString(),
       files,
@@ -375,7 +383,8 @@ export async function saveCheckpoint(
  * optimizer state, and its record. Throws an `Error` naming the folder, the file and what is wrong
  * when it is missing, incomplete or damaged: a record whose epoch and history disagree, a file
  * whose size or checksum is not the recorded one. If a save was interrupted between its two
- * renames, the previous checkpoint is used.
+ * renames, the previous checkpoint is used. Where the checkpoint recorded the state of the
+ * generator of `seedRandom`, `Math.random` is put back there (see `CheckpointInfo.random`).
  */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const { previous } = sideFolders(dir);
@@ -400,9 +409,17 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
       `Cannot load checkpoint "${dir}": ${INFO_FILE} records epoch ${info.epoch} with a ${problem}`,
     );
   }
+  const randomProblem = info.random === undefined ? null : randomStateProblem(info.random);
+  if (randomProblem) {
+    throw new Error(
+      `Cannot load checkpoint "${dir}": ${INFO_FILE} records a random generator state that is ` +
+        `damaged (${randomProblem})`,
+    );
+  }
   registerBatchNormalization();
   const model = await tf.loadLayersModel(folderHandler(source, { expected: info.files }, dir));
   keepSoftmaxLogits(model);
+  if (info.random) restoreRandomState(info.random);
   return { ...info, model };
 }
 

@@ -26,8 +26,65 @@ export function seedRandom(seed: number): void {
   if (!Number.isSafeInteger(seed)) {
     throw new RangeError(`Cannot seed the random generator with ${seed}: expected an integer`);
   }
-  const generator = seedrandom(String(seed));
-  Math.random = () => generator();
+  install(seedrandom(String(seed), { state: true }));
+}
+
+// The generator seedRandom installed, and the function it put in Math.random's place.
+let seeded: { generator: seedrandom.prng; random: () => number } | null = null;
+
+function install(generator: seedrandom.prng): void {
+  const random = () => generator();
+  seeded = { generator, random };
+  Math.random = random;
+}
+
+/** The state of seedrandom's default generator (ARC4): two indices and a permutation of 0..255. */
+export interface RandomState {
+  i: number;
+  j: number;
+  S: number[];
+}
+
+/**
+ * Where the generator of {@linkcode seedRandom} stands, to be given to
+ * {@linkcode restoreRandomState} later (checkpoints record it), or `null` when `Math.random` is
+ * not that generator (never seeded, or replaced since).
+ */
+export function randomState(): RandomState | null {
+  if (!seeded || Math.random !== seeded.random) return null;
+  const { i, j, S } = seeded.generator.state() as RandomState;
+  return { i, j, S: Array.from(S) };
+}
+
+/**
+ * Puts the seeded `Math.random` back where {@linkcode randomState} found it, so that what follows
+ * draws the numbers that followed then. Throws a `RangeError` for a value that is not such a state.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * seedRandom(3);
+ * const state = randomState()!;
+ * const next = Math.random();
+ * restoreRandomState(state);
+ * assertEquals(Math.random(), next);
+ * ```
+ */
+export function restoreRandomState(state: RandomState): void {
+  const problem = randomStateProblem(state);
+  if (problem) throw new RangeError(`Cannot restore the random generator: ${problem}`);
+  install(seedrandom("", { state: { i: state.i, j: state.j, S: [...state.S] } }));
+}
+
+/** What is wrong with `state` as a {@linkcode RandomState}, or `null` when nothing is. */
+export function randomStateProblem(state: unknown): string | null {
+  const { i, j, S } = (state ?? {}) as Partial<RandomState>;
+  const byte = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 256;
+  if (!byte(i) || !byte(j)) return "its indices i and j must be integers 0..255";
+  if (!Array.isArray(S) || S.length !== 256 || !S.every(byte) || new Set(S).size !== 256) {
+    return "its S must hold each of the numbers 0..255 once";
+  }
+  return null;
 }
 
 /**

@@ -97,7 +97,12 @@ export interface FitOptions {
   batchSize?: number;
   /** Data to evaluate after each epoch, as Keras's `validation_data`. */
   validationData?: [tf.Tensor, tf.Tensor];
-  /** Shuffle the training data before each epoch. Default true, as Keras. */
+  /**
+   * Shuffle the training data before each epoch. Default true, as Keras. Each epoch's order is
+   * drawn afresh from `Math.random` (or from `seed`), never from the previous epoch's, so that
+   * with the generator's state restored (checkpoints of `seedRandom` runs record it) a resumed
+   * run shuffles as the uninterrupted one did.
+   */
   shuffle?: boolean;
   /** Epochs already done (to resume a run): training starts at epoch `initialEpoch + 1`. */
   initialEpoch?: number;
@@ -320,18 +325,14 @@ export async function fitModel(
     },
   };
   const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
-  if (options.augment || seed !== undefined) {
-    const batches = batchesOf(x, y, {
-      batchSize,
-      shuffle,
-      augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
-      epoch: () => epochNow,
-      randomFor: (epoch) => seed === undefined ? Math.random : epochRandom(seed, epoch),
-    });
-    await model.fitDataset(batches, { ...common, callbacks });
-  } else {
-    await model.fit(x, y, { ...common, batchSize, shuffle, callbacks });
-  }
+  const batches = batchesOf(x, y, {
+    batchSize,
+    shuffle,
+    augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
+    epoch: () => epochNow,
+    randomFor: (epoch) => seed === undefined ? Math.random : epochRandom(seed, epoch),
+  });
+  await model.fitDataset(batches, { ...common, callbacks });
   if (stopped) throw stopped;
   return history;
 }

@@ -12,6 +12,7 @@ import {
 import type { TrainingHistory } from "@lib/training.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 import { identityBlock } from "@lib/resnet.ts";
+import { seedRandom } from "@lib/random.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training.ts";
 
 await tf.setBackend("cpu");
@@ -466,4 +467,40 @@ Deno.test("saveCheckpoint() rejects a history whose epochs are not 1 to epoch", 
     "history of epochs 1, 3, expected 1 to 2",
   );
   model.dispose();
+});
+
+Deno.test("checkpoints record the state of seedRandom's generator and loading puts it back", async () => {
+  seedRandom(5);
+  const dir = await savedDir();
+  const next = [Math.random(), Math.random()];
+  for (let i = 0; i < 10; i++) Math.random();
+  const loaded = await loadCheckpoint(dir);
+  loaded.model.dispose();
+  assertEquals([Math.random(), Math.random()], next);
+  assertEquals(loaded.random?.S.length, 256);
+  // Without a seeded generator nothing is recorded, and loading leaves Math.random alone.
+  const unseeded = Math.random;
+  Math.random = () => 0.5;
+  try {
+    const plain = await savedDir();
+    const info = JSON.parse(await Deno.readTextFile(join(plain, "checkpoint.json")));
+    assert(!("random" in info), "no generator state without seedRandom");
+    (await loadCheckpoint(plain)).model.dispose();
+    assertEquals(Math.random(), 0.5);
+  } finally {
+    Math.random = unseeded;
+  }
+});
+
+Deno.test("loadCheckpoint() refuses a damaged generator state, naming the file", async () => {
+  seedRandom(5);
+  const dir = await savedDir();
+  const info = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint.json")));
+  info.random.S[3] = info.random.S[4];
+  await Deno.writeTextFile(join(dir, "checkpoint.json"), JSON.stringify(info));
+  await assertRejects(
+    () => loadCheckpoint(dir),
+    Error,
+    `Cannot load checkpoint "${dir}": checkpoint.json records a random generator state that is damaged (its S must hold each of the numbers 0..255 once)`,
+  );
 });

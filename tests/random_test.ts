@@ -1,6 +1,12 @@
 import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { epochRandom, seedRandom, shuffledIndices } from "@lib/random.ts";
+import {
+  epochRandom,
+  randomState,
+  restoreRandomState,
+  seedRandom,
+  shuffledIndices,
+} from "@lib/random.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 import { compileModel, fitModel } from "@lib/training.ts";
 import { convertToOneHot } from "@lib/preprocessing.ts";
@@ -41,4 +47,34 @@ Deno.test("shuffledIndices() permutes 0..n-1 from the generator it is given, the
   assert(shuffledIndices(50, epochRandom(4, 1)).some((v, i) => v !== order[i]), "another seed");
   assertEquals(shuffledIndices(0), []);
   assertEquals(shuffledIndices(1), [0]);
+});
+
+Deno.test("randomState() is null unless Math.random is seedRandom's generator", () => {
+  seedRandom(2);
+  assert(randomState() !== null);
+  const seeded = Math.random;
+  Math.random = () => 0.25;
+  try {
+    assertEquals(randomState(), null);
+  } finally {
+    Math.random = seeded;
+  }
+});
+
+Deno.test("restoreRandomState() refuses what is not a generator state", () => {
+  seedRandom(2);
+  const state = randomState()!;
+  assertThrows(
+    () => restoreRandomState({ ...state, i: 256 }),
+    RangeError,
+    "Cannot restore the random generator: its indices i and j must be integers 0..255",
+  );
+  assertThrows(
+    () => restoreRandomState({ ...state, S: state.S.slice(1) }),
+    RangeError,
+    "its S must hold each of the numbers 0..255 once",
+  );
+  const next = Math.random();
+  restoreRandomState(state);
+  assertEquals(Math.random(), next);
 });

@@ -183,6 +183,43 @@ for (const augment of [false, true]) {
   });
 }
 
+Deno.test("a run seeded by seedRandom alone resumes exactly: the checkpoint keeps the generator's state", async () => {
+  const { x, y } = quadrantData(20, 1);
+  const options = { batchSize: 8, log: null };
+  seedRandom(1);
+  const whole = convolutionalModel([16, 16, 3]);
+  compileModel(whole);
+  const full = await fitModel(whole, x, y, { ...options, epochs: 4 });
+  disposeModel(whole);
+
+  seedRandom(1);
+  const first = convolutionalModel([16, 16, 3]);
+  compileModel(first);
+  const dir = await Deno.makeTempDir({ prefix: "signs-resume-" });
+  const half = await fitModel(first, x, y, {
+    ...options,
+    epochs: 2,
+    onEpochEnd: ({ epoch, history }) => saveCheckpoint(`${dir}/run`, first, { epoch, history }),
+  });
+  disposeModel(first);
+  // A new session: seeded again, the model built again, then the checkpoint loaded.
+  seedRandom(1);
+  disposeModel(convolutionalModel([16, 16, 3]));
+  const saved = await loadCheckpoint(`${dir}/run`);
+  const resumed = await fitModel(saved.model, x, y, {
+    ...options,
+    epochs: 4,
+    initialEpoch: 2,
+    history: saved.history,
+  });
+  assertEquals(half.loss, full.loss.slice(0, 2));
+  assertEquals(resumed.loss, full.loss);
+  assertEquals(resumed.accuracy, full.accuracy);
+  disposeModel(saved.model);
+  await Deno.remove(dir, { recursive: true });
+  tf.dispose([x, y]);
+});
+
 Deno.test("fitModel() with another seed takes other batches", async () => {
   const { x, y } = quadrantData(20, 1);
   const run = async (seed: number) => {
