@@ -5,8 +5,10 @@
  */
 import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from "fast-png";
 import jpeg from "jpeg-js";
+import exifr from "exifr";
 import * as tf from "./tf.ts";
 import { exists } from "./_fs.ts";
+import { orient, type RgbImage } from "./_orientation.ts";
 
 /** Options of {@linkcode loadImage}. */
 export interface LoadImageOptions {
@@ -46,13 +48,6 @@ function pngToRgb(
     );
   }
   return { width, height, rgb };
-}
-
-/** Decoded pixels: interleaved RGB bytes, row by row. */
-interface RgbImage {
-  width: number;
-  height: number;
-  rgb: Uint8Array;
 }
 
 // The largest photo decoded, in megapixels; jpeg-js's own default (100) refuses a 108-megapixel
@@ -102,13 +97,26 @@ async function decodeFile(path: string): Promise<RgbImage> {
       `Cannot load image "${path}": decoded ${rgb.length} values for ${width}x${height} RGB pixels`,
     );
   }
-  return decoded;
+  return orient(decoded, await exifOrientation(bytes));
+}
+
+// The EXIF orientation (1 to 8) a camera recorded, or 1 when there is none or it cannot be read:
+// a photo with a broken EXIF block still loads, as stored.
+async function exifOrientation(bytes: Uint8Array): Promise<number> {
+  try {
+    const value = await exifr.orientation(bytes);
+    return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 8
+      ? value
+      : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /**
  * Decodes a JPEG or PNG file into a [height, width, 3] int32 tensor of values 0..255 (grey images
- * are repeated into three channels, alpha is dropped). The caller owns the result. The EXIF
- * orientation of a JPEG is not applied. Errors name the file: not found, not a JPEG or PNG, a
+ * are repeated into three channels, alpha is dropped), turned as its EXIF orientation says, so
+ * that a phone photo taken upright is upright. The caller owns the result. Errors name the file: not found, not a JPEG or PNG, a
  * file the decoder cannot read, or one of more than 250 megapixels. The tensor takes 12 bytes a
  * pixel; {@linkcode loadImage} needs far less for a large photo.
  */
@@ -145,8 +153,8 @@ function averageBlocks(image: RgbImage, factor: number): { data: Float32Array; s
 
 /**
  * Loads a photo as the course's `image.load_img(path, target_size=(64, 64))` does, ready for the
- * model after dividing by 255: a [size, size, 3] float32 tensor of values 0..255. Large photos are
- * first averaged over blocks of pixels (so that a 3024x3024 phone picture does not alias), then
+ * model after dividing by 255: a [size, size, 3] float32 tensor of values 0..255, turned upright
+ * as its EXIF orientation says (see {@linkcode readImage}). Large photos are first averaged over blocks of pixels (so that a 3024x3024 phone picture does not alias), then
  * resized bilinearly; the aspect ratio is not kept, as in the course. Photos of up to 250
  * megapixels load; decoding the JPEG is the peak, about 24 bytes a pixel for the whole process
  * (measured: 0.95 GB and 3 s for 36 megapixels, 2.6 GB and 9 s for 108). The caller owns the

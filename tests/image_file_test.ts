@@ -137,3 +137,22 @@ Deno.test("loadImage() reads a 108-megapixel photo (12000x9000), as recent phone
   }
   image.dispose();
 });
+
+Deno.test("readImage() turns a photo upright as its EXIF orientation says, for all 8 orientations", async () => {
+  // Written by tests/fixtures/make_orientation.py: one upright 48x32 picture (red, green / blue,
+  // white quadrants) stored as a camera stores it for each orientation.
+  const expected = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+  for (let orientation = 1; orientation <= 8; orientation++) {
+    const image = await readImage(join(fixtures, `orientation_${orientation}.jpg`));
+    assertEquals(image.shape, [32, 48, 3], `orientation ${orientation}`);
+    const pixels = (await image.array()) as number[][][];
+    image.dispose();
+    const corners = [pixels[5][5], pixels[5][40], pixels[28][5], pixels[28][40]];
+    corners.forEach((rgb, i) =>
+      assert(
+        rgb.every((v, c) => Math.abs(v - expected[i][c]) < 24),
+        `orientation ${orientation}, quadrant ${i}: ${rgb}`,
+      )
+    );
+  }
+});
