@@ -154,8 +154,9 @@ function averageBlocks(image: RgbImage, factor: number): { data: Float32Array; s
 /**
  * Loads a photo as the course's `image.load_img(path, target_size=(64, 64))` does, ready for the
  * model after dividing by 255: a [size, size, 3] float32 tensor of values 0..255, turned upright
- * as its EXIF orientation says (see {@linkcode readImage}). Large photos are first averaged over blocks of pixels (so that a 3024x3024 phone picture does not alias), then
- * resized bilinearly; the aspect ratio is not kept, as in the course. Photos of up to 250
+ * as its EXIF orientation says (see {@linkcode readImage}). Large photos are first averaged over
+ * blocks of pixels (so that a 3024x3024 phone picture does not alias), then resized bilinearly;
+ * the aspect ratio is not kept, as in the course. Photos of up to 250
  * megapixels load; decoding the JPEG is the peak, about 24 bytes a pixel for the whole process
  * (measured: 0.95 GB and 3 s for 36 megapixels, 2.6 GB and 9 s for 108). The caller owns the
  * result.
