@@ -4,8 +4,9 @@
  * continues where it stopped and a finished one can be loaded instead of trained again.
  *
  * A checkpoint folder holds `model.json` (topology, training configuration and weight manifest),
- * `weights.bin` (model and optimizer weights) and `checkpoint.json` (epoch, history, seed,
- * backend, time, and the size and xxHash64 of the other two files). It holds nothing else: saving
+ * `weights.bin` (model and optimizer weights) and `checkpoint.json` (epoch, history, seed, the
+ * state of `seedRandom`'s generator, backend, time, and the size and xxHash64 of the other two
+ * files). It holds nothing else: saving
  * refuses a folder with anything else in it. A checkpoint is written under a temporary name beside
  * its folder and renamed into place, and the one it replaces is kept under `.NAME.previous` until
  * then; the next save or load starts from whichever of the two is complete, so a process killed at

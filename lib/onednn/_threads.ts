@@ -5,8 +5,8 @@
 // steps of 32 images, with one busy process started mid-run: 2 spinning threads 2.5x their quiet
 // step time (3.9x beside a PyTorch job), 2 passive threads 1.6x (1.7x), 1 thread 1.5x; quiet, 2
 // passive threads are as fast as 2 spinning ones (0.75 s a step, 1 thread 1.19 s). So: as many
-// threads as cores, passive waiting, both unless the user's environment says otherwise. Both are
-// read by libgomp when it loads with libdnnl, and by oneDNN when it creates a primitive.
+// threads as cores, passive waiting, both unless the user's environment says otherwise. libgomp
+// reads the waiting policy once, when libdnnl loads it; the thread count is set through its API.
 
 /** The thread count and the waiting policy, and why each was chosen. */
 export interface ThreadChoice {
