@@ -16,32 +16,33 @@ export interface RgbImage {
 export function orient(image: RgbImage, orientation: number): RgbImage {
   if (orientation === 1) return image;
   const { width: w, height: h, rgb } = image;
-  const swaps = orientation >= 5;
-  const [outW, outH] = swaps ? [h, w] : [w, h];
-  const out = new Uint8Array(rgb.length);
-  // For each stored pixel (x, y), where it goes in the upright picture.
-  const place: Record<number, (x: number, y: number) => [number, number]> = {
-    2: (x, y) => [w - 1 - x, y],
-    3: (x, y) => [w - 1 - x, h - 1 - y],
-    4: (x, y) => [x, h - 1 - y],
-    5: (x, y) => [y, x],
-    6: (x, y) => [h - 1 - y, x],
-    7: (x, y) => [h - 1 - y, w - 1 - x],
-    8: (x, y) => [y, w - 1 - x],
+  // Where stored pixel (x, y) goes in the upright picture: ox = x0 + ox/x * x + ox/y * y, and
+  // oy likewise, as [x0, ox/x, ox/y, y0, oy/x, oy/y].
+  const maps: Record<number, number[]> = {
+    2: [w - 1, -1, 0, 0, 0, 1],
+    3: [w - 1, -1, 0, h - 1, 0, -1],
+    4: [0, 1, 0, h - 1, 0, -1],
+    5: [0, 0, 1, 0, 1, 0],
+    6: [h - 1, 0, -1, 0, 1, 0],
+    7: [h - 1, 0, -1, w - 1, -1, 0],
+    8: [0, 0, 1, w - 1, -1, 0],
   };
-  const to = place[orientation];
-  if (!to) {
+  const map = maps[orientation];
+  if (!map) {
     throw new RangeError(`Cannot orient an image: orientation ${orientation}, expected 1 to 8`);
   }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const [ox, oy] = to(x, y);
-      const from = (y * w + x) * 3;
-      const dest = (oy * outW + ox) * 3;
-      out[dest] = rgb[from];
-      out[dest + 1] = rgb[from + 1];
-      out[dest + 2] = rgb[from + 2];
+  const [x0, xPerX, xPerY, y0, yPerX, yPerY] = map;
+  const outW = orientation >= 5 ? h : w;
+  // The same as pixel offsets in the upright picture: one step per stored column and per row.
+  const stepX = yPerX * outW + xPerX;
+  const stepY = yPerY * outW + xPerY;
+  const out = new Uint8Array(rgb.length);
+  for (let y = 0, from = 0; y < h; y++) {
+    for (let x = 0, to = (y0 * outW + x0 + y * stepY) * 3; x < w; x++, from += 3, to += stepX * 3) {
+      out[to] = rgb[from];
+      out[to + 1] = rgb[from + 1];
+      out[to + 2] = rgb[from + 2];
     }
   }
-  return { width: outW, height: outH, rgb: out };
+  return { width: outW, height: orientation >= 5 ? w : h, rgb: out };
 }
