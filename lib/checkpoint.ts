@@ -6,8 +6,7 @@
  * A checkpoint folder holds `model.json` (topology, training configuration and weight manifest),
  * `weights.bin` (model and optimizer weights) and `checkpoint.json` (epoch, history, seed, the
  * state of `seedRandom`'s generator, backend, time, and the size and xxHash64 of the other two
- * files). It holds nothing else: saving
- * refuses a folder with anything else in it. A checkpoint is written under a temporary name beside
+ * files). It holds nothing else: saving refuses a folder with anything else in it. A checkpoint is written under a temporary name beside
  * its folder and renamed into place, and the one it replaces is kept under `.NAME.previous` until
  * then; the next save or load starts from whichever of the two is complete, so a process killed at
  * any moment of a save, or of two saves in a row, leaves the last good checkpoint. (The files are
@@ -360,11 +359,12 @@ export async function saveCheckpoint(
   try {
     const files: Record<string, FileDigest> = {};
     await saveFreeingIterations(model, folderHandler(temporary, { written: files }));
+    const random = randomState();
     const info: CheckpointInfo = {
       epoch,
       history,
       seed: options.seed,
-      ...(randomState() === null ? {} : { random: randomState()! }),
+      ...(random === null ? {} : { random }),
       backend: tf.getBackend(),
       savedAt: new Date().toISOString(),
       files,

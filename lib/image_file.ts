@@ -116,9 +116,10 @@ async function exifOrientation(bytes: Uint8Array): Promise<number> {
 /**
  * Decodes a JPEG or PNG file into a [height, width, 3] int32 tensor of values 0..255 (grey images
  * are repeated into three channels, alpha is dropped), turned as its EXIF orientation says, so
- * that a phone photo taken upright is upright. The caller owns the result. Errors name the file: not found, not a JPEG or PNG, a
- * file the decoder cannot read, or one of more than 250 megapixels. The tensor takes 12 bytes a
- * pixel; {@linkcode loadImage} needs far less for a large photo.
+ * that a phone photo taken upright is upright. The caller owns the result. Errors name the file:
+ * not found, not a JPEG or PNG, a file the decoder cannot read, or one of more than 250
+ * megapixels. The tensor takes 12 bytes a pixel; {@linkcode loadImage} needs far less for a large
+ * photo.
  */
 export async function readImage(path: string): Promise<tf.Tensor3D> {
   const { width, height, rgb } = await decodeFile(path);
@@ -156,10 +157,9 @@ function averageBlocks(image: RgbImage, factor: number): { data: Float32Array; s
  * model after dividing by 255: a [size, size, 3] float32 tensor of values 0..255, turned upright
  * as its EXIF orientation says (see {@linkcode readImage}). Large photos are first averaged over
  * blocks of pixels (so that a 3024x3024 phone picture does not alias), then resized bilinearly;
- * the aspect ratio is not kept, as in the course. Photos of up to 250
- * megapixels load; decoding the JPEG is the peak, about 24 bytes a pixel for the whole process
- * (measured: 0.95 GB and 3 s for 36 megapixels, 2.6 GB and 9 s for 108). The caller owns the
- * result.
+ * the aspect ratio is not kept, as in the course. Photos of up to 250 megapixels load; decoding
+ * the JPEG is the peak, about 24 bytes a pixel for the whole process (measured: 0.95 GB and 3 s
+ * for 36 megapixels, 2.6 GB and 9 s for 108). The caller owns the result.
  *
  * @example
  * ```ts ignore

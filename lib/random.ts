@@ -52,8 +52,7 @@ export interface RandomState {
  */
 export function randomState(): RandomState | null {
   if (!seeded || Math.random !== seeded.random) return null;
-  const { i, j, S } = seeded.generator.state() as RandomState;
-  return { i, j, S: Array.from(S) };
+  return seeded.generator.state() as RandomState; // a copy, as seedrandom makes it
 }
 
 /**
@@ -73,7 +72,7 @@ export function randomState(): RandomState | null {
 export function restoreRandomState(state: RandomState): void {
   const problem = randomStateProblem(state);
   if (problem) throw new RangeError(`Cannot restore the random generator: ${problem}`);
-  install(seedrandom("", { state: { i: state.i, j: state.j, S: [...state.S] } }));
+  install(seedrandom("", { state })); // seedrandom copies the state it starts from
 }
 
 /** What is wrong with `state` as a {@linkcode RandomState}, or `null` when nothing is. */
