@@ -1,7 +1,7 @@
 // Training speed per backend: one JSON line per (model, backend), so runs can be compared.
 //
 //   deno run -A tools/bench.ts [--backends=wasm,cpu] [--models=resnet50,baseline] [--steps=N]
-//                              [--profile] [--pytorch=no] [--load=no]
+//                              [--profile] [--pytorch=no] [--load=no|all]
 //
 // For each case: a warm-up step, then N timed training steps (trainOnBatch) on random data of
 // the SIGNS shapes; images per second, the projected time of one epoch of 1080 images (and of 100
@@ -76,11 +76,15 @@ async function profileStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
   return { wallMs, kernelMs, kernels: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
 }
 
-/** The mean seconds of `steps` training steps. */
-async function secondsPerStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number) {
+/** The mean seconds of `steps` training steps, and the peak resident memory after any of them. */
+async function timeSteps(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number) {
+  let peakRss = 0;
   const start = performance.now();
-  for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
-  return (performance.now() - start) / 1000 / steps;
+  for (let i = 0; i < steps; i++) {
+    await model.trainOnBatch(x, y);
+    peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+  }
+  return { secondsPerStep: (performance.now() - start) / 1000 / steps, peakRss };
 }
 
 /** Runs `f` while another process keeps one core busy; stops that process after. */
@@ -129,22 +133,19 @@ for (const backend of backends) {
       tf.tensor1d(Array.from({ length: spec.batch }, (_, i) => i % 6), "int32"),
       6,
     );
-    let peak = Deno.memoryUsage().rss;
+    const rssBefore = Deno.memoryUsage().rss;
     const warmStart = performance.now();
     await model.trainOnBatch(x, y);
     const warmUp = (performance.now() - warmStart) / 1000;
     const tensorsBefore = tf.memory().numTensors;
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) {
-      await model.trainOnBatch(x, y);
-      peak = Math.max(peak, Deno.memoryUsage().rss);
-    }
-    const quietStep = (performance.now() - start) / 1000 / steps;
+    const quiet = await timeSteps(model, x, y, steps);
+    const quietStep = quiet.secondsPerStep;
+    const peak = Math.max(rssBefore, quiet.peakRss);
     const tensorsAfter = tf.memory().numTensors;
     const stepsPerEpoch = Math.ceil(EPOCH_IMAGES / spec.batch);
     const epochSeconds = stepsPerEpoch * quietStep;
     const loadedStep = load === "all" || (load === "yes" && backend !== "cpu")
-      ? await underLoad(() => secondsPerStep(model, x, y, steps))
+      ? (await underLoad(() => timeSteps(model, x, y, steps))).secondsPerStep
       : undefined;
     if (!epochTimes.has(name)) epochTimes.set(name, new Map());
     epochTimes.get(name)!.set(backend, epochSeconds);
