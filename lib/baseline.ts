@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { inputConv2d } from "./_input_conv.ts";
+import { inputConv2d } from "./training/_input_conv.ts";
 
 /**
  * Builds the course's `convolutional_model(input_shape)`: Conv2D 8 filters 4x4 stride 1 'same',

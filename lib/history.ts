@@ -4,7 +4,7 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { TrainingHistory } from "./training.ts";
+import type { TrainingHistory } from "./training/fit.ts";
 
 /**
  * One row per epoch, with the columns `epoch`, `loss`, `accuracy` and, when the run had validation

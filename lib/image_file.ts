@@ -7,7 +7,7 @@ import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from "fast-
 import jpeg from "jpeg-js";
 import exifr from "exifr";
 import * as tf from "./tf.ts";
-import { exists } from "./_fs.ts";
+import { exists } from "./util/_fs.ts";
 import { orient, type RgbImage } from "./_orientation.ts";
 
 /** Options of {@linkcode loadImage}. */

@@ -10,7 +10,7 @@
  */
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "./display/_bundle.ts";
 import { linePlot, resetPlotlyEmbedding } from "./display/plot.ts";
-import { type EpochResult, progressLine } from "./training.ts";
+import { type EpochResult, progressLine } from "./training/fit.ts";
 
 /** A display function with the shape of `Deno.jupyter.display`. */
 export type DisplayFunction = (

@@ -13,22 +13,22 @@
  * @module
  */
 export * as tf from "./tf.ts";
-export * from "./datasets.ts";
+export * from "../tools/_datasets.ts";
 export * from "./signs_dataset.ts";
 export * from "./preprocessing.ts";
 export * from "./baseline.ts";
 export * from "./resnet.ts";
-export * from "./training.ts";
+export * from "./training/fit.ts";
 export * from "./history.ts";
-export * from "./checkpoint.ts";
+export * from "./training/checkpoint.ts";
 export * from "./evaluation.ts";
 export * from "./self_check.ts";
 export * from "./live_view.ts";
 export * from "./image_file.ts";
-export * from "./random.ts";
-export * from "./backend.ts";
+export * from "./training/random.ts";
+export * from "./backends/mod.ts";
 export * from "./display/mod.ts";
 export * from "./settings.ts";
-export * from "./format.ts";
+export * from "./util/format.ts";
 export * from "./recalibration.ts";
-export * from "./augmentation.ts";
+export * from "./training/augmentation.ts";

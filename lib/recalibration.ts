@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { batchNormLayers } from "./_batch_norm.ts";
+import { batchNormLayers } from "./training/_batch_norm_layer.ts";
 
 /** Options of {@linkcode recalibrateBatchNorm}. */
 export interface RecalibrationOptions {

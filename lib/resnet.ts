@@ -9,10 +9,10 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { batchNormalization } from "./_batch_norm.ts";
+import { batchNormalization } from "./training/_batch_norm_layer.ts";
 
-export { type BatchNormMode, setBatchNormMode } from "./_batch_norm.ts";
-import { inputConv2d } from "./_input_conv.ts";
+export { type BatchNormMode, setBatchNormMode } from "./training/_batch_norm_layer.ts";
+import { inputConv2d } from "./training/_input_conv.ts";
 
 /** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */
 export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;

@@ -7,7 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import { type Displayable, displayable, escapeHtml } from "./display/_bundle.ts";
-import { formatShape } from "./format.ts";
+import { formatShape } from "./util/format.ts";
 import { convolutionalBlock, identityBlock } from "./resnet.ts";
 import { parameterCounts } from "./display/summary.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { projectRoot } from "./_paths.ts";
+import { projectRoot } from "./util/_paths.ts";
 
 /** The training settings of a notebook. */
 export interface TrainingSettings {

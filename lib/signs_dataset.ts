@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import * as tf from "./tf.ts";
-import { datasetsDir } from "./_paths.ts";
+import { datasetsDir } from "./util/_paths.ts";
 import { type Dataset, withHdf5File } from "./_hdf5.ts";
 
 /** Side length of a SIGNS image, in pixels. */

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { type DisplayFunction, liveTrainingView } from "@lib/live_view.ts";
-import type { EpochResult, TrainingHistory } from "@lib/training.ts";
+import type { EpochResult, TrainingHistory } from "@lib/training/fit.ts";
 
 function epochs(count: number): EpochResult[] {
   const history: TrainingHistory = {

@@ -1,7 +1,7 @@
 import { assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { recalibrateBatchNorm } from "@lib/recalibration.ts";
-import { batchNormalization, batchNormLayers } from "@lib/_batch_norm.ts";
+import { batchNormalization, batchNormLayers } from "@lib/training/_batch_norm_layer.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 
 await tf.setBackend("cpu");

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { convolutionalBlock, identityBlock, resNet50, setBatchNormMode } from "@lib/resnet.ts";
-import { seedRandom } from "@lib/random.ts";
+import { seedRandom } from "@lib/training/random.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { isAbsolute, join } from "node:path";
 import { checkpointRoot, dataSourceDir, myImagePath, trainingSettings } from "@lib/settings.ts";
-import { projectRoot } from "@lib/_paths.ts";
+import { projectRoot } from "@lib/util/_paths.ts";
 
 const envOf = (values: Record<string, string>) => (name: string) => values[name];
 

@@ -14,12 +14,16 @@
 // held out: the model trains on the others and is validated on them, and the line reports the
 // held-out accuracy instead of any test figure, for choosing settings without the test set.
 import * as tf from "../lib/tf.ts";
-import { useBackend } from "../lib/backend.ts";
+import { useBackend } from "../lib/backends/mod.ts";
 import { resNet50, setBatchNormMode } from "../lib/resnet.ts";
-import { seedRandom, shuffledIndices } from "../lib/random.ts";
+import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import seedrandom from "seedrandom";
-import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training.ts";
-import { checkpointBestEpoch, loadCheckpoint, lowestLossEpoch } from "../lib/checkpoint.ts";
+import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import {
+  checkpointBestEpoch,
+  loadCheckpoint,
+  lowestLossEpoch,
+} from "../lib/training/checkpoint.ts";
 import { recalibrateBatchNorm } from "../lib/recalibration.ts";
 import { loadSignsDataset } from "../lib/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";

@@ -20,10 +20,10 @@
 // backend gives the ratio of the epoch times (ours / PyTorch's; below 1 is faster). --profile
 // adds the kernels of one more training step, by total time, one line each.
 import * as tf from "../lib/tf.ts";
-import { BACKEND_ORDER, useBackend } from "../lib/backend.ts";
+import { BACKEND_ORDER, useBackend } from "../lib/backends/mod.ts";
 import { convolutionalModel } from "../lib/baseline.ts";
 import { resNet50 } from "../lib/resnet.ts";
-import { compileModel, disposeModel } from "../lib/training.ts";
+import { compileModel, disposeModel } from "../lib/training/fit.ts";
 import { option } from "./_args.ts";
 
 const EPOCH_IMAGES = 1080;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles lib/wasm/_simd.c into lib/wasm/_simd_binary.ts (the module, base64-encoded, so that it
+# Compiles lib/backends/wasm/_simd.c into lib/backends/wasm/_simd_binary.ts (the module, base64-encoded, so that it
 # loads wherever the library does, without file access). With --check, compiles it again and fails
 # when the committed module differs from what the source gives.
 #
@@ -20,8 +20,8 @@ if ((${#missing[@]})) && ! install_packages build_simd "${missing[@]}"; then
   exit 1
 fi
 
-source=lib/wasm/_simd.c
-target=lib/wasm/_simd_binary.ts
+source=lib/backends/wasm/_simd.c
+target=lib/backends/wasm/_simd_binary.ts
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

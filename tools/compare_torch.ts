@@ -16,10 +16,10 @@
 // numbers), so runs part after a step or two and are to be compared as distributions over seeds. In float32 the two should agree to about 1e-5 on the first step
 // and drift apart slowly after it; the first step where they part widely says where to look.
 import * as tf from "../lib/tf.ts";
-import { useBackend } from "../lib/backend.ts";
+import { useBackend } from "../lib/backends/mod.ts";
 import { resNet50 } from "../lib/resnet.ts";
-import { epochRandom, seedRandom, shuffledIndices } from "../lib/random.ts";
-import { compileModel, disposeModel } from "../lib/training.ts";
+import { epochRandom, seedRandom, shuffledIndices } from "../lib/training/random.ts";
+import { compileModel, disposeModel } from "../lib/training/fit.ts";
 import { loadSignsDataset } from "../lib/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
 import { option } from "./_args.ts";

@@ -1,6 +1,6 @@
 // Copies the SIGNS files into datasets/ when missing and verifies them (part of `deno task setup`).
 // SIGNS_DATA_SOURCE names another folder to copy from (lib/settings.ts, dataSourceDir).
-import { prepareSignsFiles } from "../lib/datasets.ts";
+import { prepareSignsFiles } from "./_datasets.ts";
 
 try {
   const files = await prepareSignsFiles();

@@ -6,7 +6,7 @@
  */
 import { instance } from "@viz-js/viz";
 import type * as tf from "../tf.ts";
-import { formatShape } from "../format.ts";
+import { formatShape } from "../util/format.ts";
 import { type Displayable, displayable, type MimeBundle } from "./_bundle.ts";
 
 /** Options of {@linkcode modelGraph}. */

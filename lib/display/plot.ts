@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { projectRoot } from "../_paths.ts";
+import { projectRoot } from "../util/_paths.ts";
 import { type Displayable, displayable, type MimeBundle } from "./_bundle.ts";
 
 /** A Plotly figure: traces and layout, as Plotly's JSON format has them. */

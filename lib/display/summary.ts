@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "../tf.ts";
-import { formatCount, formatShape } from "../format.ts";
+import { formatCount, formatShape } from "../util/format.ts";
 import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./_bundle.ts";
 
 /** A model's parameter counts. */

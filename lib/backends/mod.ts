@@ -1,0 +1,191 @@
+/**
+ * Choosing where TensorFlow.js runs its kernels. {@linkcode useBackend} tries the backends from the
+ * fastest to the slowest and activates the first one available here, and
+ * {@linkcode backendReport} tells what it chose and why.
+ *
+ * @module
+ */
+import * as tf from "../tf.ts";
+import { type Displayable, displayable, escapeHtml } from "../display/_bundle.ts";
+
+/** The backends this project knows, in the order of the automatic choice. */
+export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;
+
+/** A backend name. */
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+/** What was found about one backend. */
+export interface BackendAttempt {
+  /** The backend. */
+  name: BackendName;
+  /** Whether it could be used. */
+  available: boolean;
+  /** Why (not): one line. */
+  reason: string;
+}
+
+/** The choice {@linkcode useBackend} made, as {@linkcode backendReport} shows it. */
+export interface BackendChoice extends Displayable {
+  /** The active backend. */
+  name: BackendName;
+  /** Why it was chosen. */
+  reason: string;
+  /** Whether it was named explicitly (argument or `SIGNS_BACKEND`). */
+  explicit: boolean;
+  /** Every backend looked at, in order. */
+  attempts: BackendAttempt[];
+}
+
+/** Options of {@linkcode useBackend}. */
+export interface UseBackendOptions {
+  /** Where the one-line notes go; `null` for none. Default `console.log`. */
+  log?: ((line: string) => void) | null;
+}
+
+let lastChoice: BackendChoice | undefined;
+
+// Package names are put together at run time so that no tool tries to fetch these optional
+// packages: their install step downloads libtensorflow, which is impossible on many machines.
+const NATIVE_PACKAGES = ["tfjs-node-gpu", "tfjs-node"].map((name) =>
+  ["@tensorflow", name].join("/")
+);
+
+async function tryTensorflow(): Promise<string> {
+  const errors: string[] = [];
+  for (const name of NATIVE_PACKAGES) {
+    try {
+      await import(name);
+      return `native TensorFlow from ${name}`;
+    } catch (error) {
+      const message = String((error as Error).message);
+      errors.push(
+        /not a dependency|Cannot find|not found/i.test(message)
+          ? `${name} is not installed`
+          : `${name}: ${message.split("\n")[0]}`,
+      );
+    }
+  }
+  throw new Error(errors.join("; "));
+}
+
+async function tryWebgpu(): Promise<string> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) throw new Error("this Deno has no navigator.gpu");
+  const adapter = await gpu.requestAdapter() as
+    | { isFallbackAdapter?: boolean; info?: { description?: string; device?: string } }
+    | null;
+  if (!adapter) throw new Error("no WebGPU adapter");
+  const description = adapter.info?.description || adapter.info?.device || "unknown adapter";
+  if (adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(description)) {
+    throw new Error(`only a software adapter (${description})`);
+  }
+  await import("@tensorflow/tfjs-backend-webgpu");
+  return `WebGPU on ${description}`;
+}
+
+async function tryOnednn(): Promise<string> {
+  const { registerOnednnBackend } = await import("./onednn/mod.ts");
+  const status = await registerOnednnBackend();
+  if (!status.available) throw new Error(status.reason);
+  return status.reason;
+}
+
+async function tryWasm(): Promise<string> {
+  await import("@tensorflow/tfjs-backend-wasm");
+  const { registerTrainingKernels } = await import("./wasm/mod.ts");
+  const added = registerTrainingKernels();
+  return `WebAssembly (XNNPACK, SIMD, 1 thread) with ${added} training kernels added`;
+}
+
+const PROBES: Record<BackendName, () => Promise<string>> = {
+  tensorflow: tryTensorflow,
+  webgpu: tryWebgpu,
+  onednn: tryOnednn,
+  wasm: tryWasm,
+  cpu: () => Promise.resolve("plain JavaScript, always available (slow)"),
+};
+
+function isBackendName(name: string): name is BackendName {
+  return (BACKEND_ORDER as readonly string[]).includes(name);
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes a backend active and resolves to its name. An explicit choice (`name`, else the
+ * environment variable `SIGNS_BACKEND`) always wins, and throws an `Error` naming the backend and
+ * why when it cannot be used. Otherwise the first available of `tensorflow` (native TensorFlow, when
+ * `@tensorflow/tfjs-node-gpu` or `-node` is installed), `webgpu` (a hardware adapter), `onednn`
+ * (native CPU kernels), `wasm` and `cpu` is used. Each backend tried is noted in one line.
+ *
+ * @example
+ * ```ts ignore
+ * const name = await useBackend();      // for example "wasm"
+ * await useBackend("cpu");              // an explicit choice
+ * ```
+ */
+export async function useBackend(
+  name?: string,
+  options: UseBackendOptions = {},
+): Promise<BackendName> {
+  const log = options.log === undefined ? console.log : options.log;
+  const requested = name ?? readEnv("SIGNS_BACKEND");
+  if (requested !== undefined && !isBackendName(requested)) {
+    throw new RangeError(
+      `Cannot use backend "${requested}": expected one of ${BACKEND_ORDER.join(", ")}`,
+    );
+  }
+  // The cpu backend's "install the node backend" banner would only repeat what the notes say.
+  tf.env().set("PROD", true);
+  const candidates: BackendName[] = requested ? [requested] : [...BACKEND_ORDER];
+  const attempts: BackendAttempt[] = [];
+  for (const candidate of candidates) {
+    let reason: string;
+    try {
+      reason = await PROBES[candidate]();
+      if (!(await tf.setBackend(candidate))) {
+        throw new Error("TensorFlow.js could not initialise it");
+      }
+    } catch (error) {
+      const why = (error as Error).message;
+      attempts.push({ name: candidate, available: false, reason: why });
+      if (requested) {
+        throw new Error(`Cannot use backend "${candidate}": ${why}`);
+      }
+      log?.(`backend ${candidate}: not available: ${why}`);
+      continue;
+    }
+    attempts.push({ name: candidate, available: true, reason });
+    const explicit = requested !== undefined;
+    const line = `backend ${candidate}: ${reason}${explicit ? " (chosen explicitly)" : ""}`;
+    log?.(line);
+    lastChoice = displayable({ name: candidate, reason, explicit, attempts }, () => ({
+      "text/plain": attempts.map((a) => `${a.available ? "✔" : "✘"} ${a.name}: ${a.reason}`).join(
+        "\n",
+      ),
+      "text/html": `<div><b>Backend: ${candidate}</b> — ${escapeHtml(reason)}</div><ul>${
+        attempts.map((a) =>
+          `<li>${a.available ? "✔" : "✘"} <code>${a.name}</code>: ${escapeHtml(a.reason)}</li>`
+        )
+          .join("")
+      }</ul>`,
+    }));
+    return candidate;
+  }
+  throw new Error("Cannot use any backend: even cpu failed to initialise");
+}
+
+/**
+ * The last choice made by {@linkcode useBackend}: the backend, the reason, and what was found about
+ * the others. Displays as a short list in a notebook. Throws when `useBackend` has not run.
+ */
+export function backendReport(): BackendChoice {
+  if (!lastChoice) throw new Error("No backend chosen yet: call useBackend() first");
+  return lastChoice;
+}

@@ -1,0 +1,67 @@
+/**
+ * Native CPU kernels for TF.js through oneDNN (the library PyTorch uses on CPUs), called with
+ * Deno's FFI. {@linkcode registerOnednnBackend} registers a backend named `onednn`: the
+ * WebAssembly backend (with this project's training kernels) whose heaviest kernels run in oneDNN
+ * on the tensors in its heap: convolutions (forward and both gradients), pooling and its
+ * gradients, batch normalisation in training mode with its gradient (used by the project's
+ * BatchNormalization layer), large element-wise additions, subtractions, multiplications and
+ * ReLUs, sums and means over leading axes, and Adam's update (used by `compileModel`'s
+ * optimizer).
+ *
+ * oneDNN runs one thread a core (`OMP_NUM_THREADS` when set) whose waits are passive
+ * (`OMP_WAIT_POLICY=passive` unless set): threads that spin while they wait for each other stall
+ * every kernel as soon as another process keeps a core busy.
+ *
+ * Needs `libdnnl.so.2` (oneDNN 2.x; Debian's `libdnnl2`), found under its usual names or at
+ * `ONEDNN_LIBRARY`, and Deno's `--allow-ffi`.
+ *
+ * @module
+ */
+import { openDnnl, openFailure, setOpenMpThreads } from "./_ffi.ts";
+import { chooseThreads, withWaitPolicy } from "./_threads.ts";
+import { registerBackend } from "./_backend.ts";
+
+let registered: OnednnStatus | undefined;
+
+/** Whether the `onednn` backend could be registered, and why (not). */
+export interface OnednnStatus {
+  /** True when the backend is registered and usable. */
+  available: boolean;
+  /** One line: the library used, or why it is unavailable. */
+  reason: string;
+}
+
+/**
+ * Registers the `onednn` backend when libdnnl can be opened (idempotent). Never throws: resolves
+ * to `available: false` with the reason otherwise. Selecting it is left to the caller
+ * (`tf.setBackend("onednn")`).
+ *
+ * @example
+ * ```ts
+ * import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
+ *
+ * const status = await registerOnednnBackend();
+ * console.log(status.available ? `onednn: ${status.reason}` : `no onednn: ${status.reason}`);
+ * ```
+ */
+export async function registerOnednnBackend(): Promise<OnednnStatus> {
+  if (registered) return registered;
+  try {
+    const choice = chooseThreads();
+    const dnnl = withWaitPolicy(choice, openDnnl);
+    if (!dnnl) return { available: false, reason: openFailure() };
+    const threads = setOpenMpThreads(choice.threads);
+    await registerBackend(dnnl);
+    const threadNote = threads === null
+      ? "its default threads"
+      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why}, ${choice.waiting} waiting)`;
+    registered = {
+      available: true,
+      reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling, ` +
+        "large element-wise operations and Adam; other kernels on WebAssembly",
+    };
+    return registered;
+  } catch (error) {
+    return { available: false, reason: (error as Error).message };
+  }
+}

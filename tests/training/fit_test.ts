@@ -1,0 +1,291 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { convolutionalModel } from "@lib/baseline.ts";
+import {
+  compileModel,
+  disposeModel,
+  evaluateModel,
+  fitModel,
+  type FitOptions,
+  progressLine,
+} from "@lib/training/fit.ts";
+import { convertToOneHot } from "@lib/preprocessing.ts";
+import { seedRandom } from "@lib/training/random.ts";
+import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint.ts";
+
+await tf.setBackend("cpu");
+
+// A small, learnable problem: 16x16 images whose class is which quadrant is bright (4 classes
+// padded to the 6 outputs the baseline has).
+function quadrantData(
+  count: number,
+  seed: number,
+): { x: tf.Tensor4D; y: tf.Tensor2D; labels: number[] } {
+  const labels = Array.from({ length: count }, (_, i) => (i + seed) % 4);
+  const x = tf.tidy(() => {
+    const noise = tf.randomUniform([count, 16, 16, 3], 0, 0.3, "float32", seed);
+    const masks = labels.map((label) => {
+      const r = label < 2 ? 0 : 8;
+      const c = label % 2 === 0 ? 0 : 8;
+      return tf.pad(tf.ones([8, 8, 3]), [[r, 8 - r], [c, 8 - c], [0, 0]]);
+    });
+    return tf.add(noise, tf.mul(tf.stack(masks), 0.7)) as tf.Tensor4D;
+  });
+  return { x, y: convertToOneHot(labels, 6), labels };
+}
+
+Deno.test("fitModel() trains the baseline: the loss goes down, the history has Keras's shape", async () => {
+  const train = quadrantData(48, 0);
+  const val = quadrantData(12, 1);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model, { learningRate: 0.01 });
+  const lines: string[] = [];
+  const epochs: number[] = [];
+  const tensorCounts: number[] = [];
+  const history = await fitModel(model, train.x, train.y, {
+    epochs: 12,
+    batchSize: 16,
+    validationData: [val.x, val.y],
+    log: (line) => lines.push(line),
+    onEpochEnd: ({ epoch }) => {
+      epochs.push(epoch);
+      tensorCounts.push(tf.memory().numTensors);
+    },
+  });
+  // The first epoch creates Adam's moment estimates; after that the count stays flat.
+  assertEquals(new Set(tensorCounts).size, 1, `tensor counts per epoch: ${tensorCounts}`);
+  const before = tf.memory().numTensors;
+  assertEquals(before, tensorCounts[0], "no tensors left behind by fit");
+  assertEquals(Object.keys(history).sort(), [
+    "accuracy",
+    "epoch",
+    "loss",
+    "val_accuracy",
+    "val_loss",
+  ]);
+  for (const values of Object.values(history)) assertEquals(values.length, 12);
+  assertEquals(history.epoch, epochs);
+  assert(
+    history.loss[11] < history.loss[0] * 0.8,
+    `loss ${history.loss[0]} -> ${history.loss[11]}`,
+  );
+  assertEquals(lines.length, 12);
+  assertStringIncludes(lines[0], "Epoch 1/12 - 3/3 steps - ");
+  assertStringIncludes(lines[0], " - loss: ");
+  assertStringIncludes(lines[0], " - val_accuracy: ");
+  const evaluation = await evaluateModel(model, val.x, val.y);
+  assertEquals(tf.memory().numTensors, before);
+  assert(
+    Math.abs(evaluation.loss - history.val_loss![11]) < 1e-4,
+    "evaluate agrees with the last val_loss",
+  );
+  tf.dispose([train.x, train.y, val.x, val.y]);
+  model.dispose();
+});
+
+Deno.test("fitModel() resumes: initialEpoch and a given history continue the count", async () => {
+  const train = quadrantData(16, 2);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 2, batchSize: 8, log: null });
+  const lines: string[] = [];
+  const history = await fitModel(model, train.x, train.y, {
+    epochs: 4,
+    initialEpoch: 2,
+    batchSize: 8,
+    history: first,
+    log: (line) => lines.push(line),
+  });
+  assertEquals(history.epoch, [1, 2, 3, 4]);
+  assertEquals(history.loss.length, 4);
+  assertEquals(history.val_loss, undefined);
+  assertStringIncludes(lines[0], "Epoch 3/4 - 2/2 steps");
+  tf.dispose([train.x, train.y]);
+  model.dispose();
+});
+
+Deno.test("fitModel() and evaluateModel() reject bad arguments with clear errors", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  const x = tf.zeros([4, 16, 16, 3]);
+  const y = tf.zeros([3, 6]);
+  await assertRejects(() => fitModel(model, x, y, { epochs: 1 }), Error, "it is not compiled");
+  await assertRejects(() => evaluateModel(model, x, y), Error, "it is not compiled");
+  compileModel(model);
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1 }),
+    RangeError,
+    "has 4 images but 3 labels",
+  );
+  await assertRejects(() => fitModel(model, x, y, { epochs: 0 }), RangeError, "epochs = 0");
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 2, batchSize: 0 }),
+    RangeError,
+    "batch size 0",
+  );
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 2, initialEpoch: 3 }),
+    RangeError,
+    "initial epoch 3",
+  );
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+Deno.test("progressLine() reads like Keras's per-epoch line", () => {
+  assertEquals(
+    progressLine(3, 20, 34, 4.06, { loss: 0.81234, accuracy: 0.7, val_loss: 1, val_accuracy: 0.5 }),
+    "Epoch 3/20 - 34/34 steps - 4.1s - loss: 0.8123 - accuracy: 0.7000 - val_loss: 1.0000 - val_accuracy: 0.5000",
+  );
+});
+
+Deno.test("disposeModel() frees the weights and Adam's state", async () => {
+  const before = tf.memory().numTensors;
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const train = quadrantData(8, 3);
+  await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+/**
+ * Trains 4 epochs in one go, then 2 epochs saved after each epoch, and 2 more after `between`
+ * (what a new session does before it resumes) and loading the checkpoint: both histories.
+ */
+async function wholeAndResumed(options: Partial<FitOptions>, between: () => void) {
+  const { x, y } = quadrantData(20, 1);
+  const common = { ...options, batchSize: 8, log: null };
+  seedRandom(1);
+  const whole = convolutionalModel([16, 16, 3]);
+  compileModel(whole);
+  const full = await fitModel(whole, x, y, { ...common, epochs: 4 });
+  disposeModel(whole);
+
+  seedRandom(1);
+  const first = convolutionalModel([16, 16, 3]);
+  compileModel(first);
+  const dir = await Deno.makeTempDir({ prefix: "signs-resume-" });
+  await fitModel(first, x, y, {
+    ...common,
+    epochs: 2,
+    onEpochEnd: ({ epoch, history }) => saveCheckpoint(`${dir}/run`, first, { epoch, history }),
+  });
+  disposeModel(first);
+  between();
+  const saved = await loadCheckpoint(`${dir}/run`);
+  const resumed = await fitModel(saved.model, x, y, {
+    ...common,
+    epochs: 4,
+    initialEpoch: 2,
+    history: saved.history,
+  });
+  disposeModel(saved.model);
+  await Deno.remove(dir, { recursive: true });
+  tf.dispose([x, y]);
+  return { full, resumed };
+}
+
+for (const augment of [false, true]) {
+  Deno.test(`fitModel() with a seed resumes exactly: 2 + 2 epochs give the 4-epoch history (augment: ${augment})`, async () => {
+    // Random numbers drawn elsewhere between the two halves change nothing.
+    const { full, resumed } = await wholeAndResumed({ seed: 9, augment }, () => {
+      for (let i = 0; i < 5; i++) Math.random();
+    });
+    assertEquals(resumed.epoch, [1, 2, 3, 4]);
+    assertEquals(resumed.loss, full.loss);
+    assertEquals(resumed.accuracy, full.accuracy);
+  });
+}
+
+Deno.test("a run seeded by seedRandom alone resumes exactly: the checkpoint keeps the generator's state", async () => {
+  // A new session: seeded again and the model built again before the checkpoint is loaded.
+  const { full, resumed } = await wholeAndResumed({}, () => {
+    seedRandom(1);
+    disposeModel(convolutionalModel([16, 16, 3]));
+  });
+  assertEquals(resumed.loss, full.loss);
+  assertEquals(resumed.accuracy, full.accuracy);
+});
+
+Deno.test("fitModel() with another seed takes other batches", async () => {
+  const { x, y } = quadrantData(20, 1);
+  const run = async (seed: number) => {
+    seedRandom(1);
+    const model = convolutionalModel([16, 16, 3]);
+    compileModel(model);
+    const history = await fitModel(model, x, y, { epochs: 2, batchSize: 8, seed, log: null });
+    disposeModel(model);
+    return history.loss;
+  };
+  const [a, b, c] = [await run(3), await run(3), await run(4)];
+  assertEquals(a, b);
+  assert(a.some((v, i) => v !== c[i]));
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1, seed: 0.5 }),
+    RangeError,
+    "Cannot train with seed 0.5",
+  );
+  disposeModel(model);
+  tf.dispose([x, y]);
+});
+
+Deno.test("fitModel() refuses data holding NaN or infinite values, naming where the first is", async () => {
+  const { x, y } = quadrantData(8, 2);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const values = x.arraySync();
+  values[5][3][4][1] = NaN;
+  values[6][0][0][0] = Infinity;
+  const bad = tf.tensor4d(values);
+  await assertRejects(
+    () => fitModel(model, bad, y, { epochs: 1, log: null }),
+    RangeError,
+    "Cannot train: the training images hold 2 values that are not finite numbers (NaN or " +
+      "infinite), the first in image 5",
+  );
+  await assertRejects(
+    () => fitModel(model, x, y, { epochs: 1, log: null, validationData: [bad, y] }),
+    RangeError,
+    "the validation images hold 2 values",
+  );
+  tf.dispose([x, y, bad]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() stops at an epoch whose loss is not finite, before its callbacks run (as Keras's TerminateOnNaN)", async () => {
+  const { x, y } = quadrantData(16, 3);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const seen: number[] = [];
+  const lines: string[] = [];
+  const error = await assertRejects(
+    () =>
+      fitModel(model, x, y, {
+        epochs: 5,
+        batchSize: 8,
+        log: (line) => lines.push(line),
+        onEpochEnd: ({ epoch }) => {
+          seen.push(epoch);
+          // The weights go bad after epoch 2, as they do when training diverges.
+          if (epoch === 2) {
+            tf.tidy(() => {
+              const [kernel, bias] = model.layers[1].getWeights();
+              model.layers[1].setWeights([tf.fill(kernel.shape, NaN), bias]);
+            });
+          }
+        },
+      }),
+    Error,
+    "Training stopped in epoch 3: its training loss is NaN",
+  );
+  assertStringIncludes(error.message, "Nothing was saved for epoch 3");
+  assertEquals(seen, [1, 2], "no callback (no checkpoint) after the bad epoch");
+  assertEquals((error as { history?: { epoch: number[] } }).history?.epoch, [1, 2]);
+  assertEquals(lines.length, 3);
+  assertStringIncludes(lines[2], "stopped");
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
