@@ -6,7 +6,7 @@
 // subclass below takes a `training` setting that, when given, replaces the phase on every call, and
 // saves it in its config. Without it, the layer behaves exactly as TF.js's own.
 import * as tf from "../tf.ts";
-import { batchNormLayerCall } from "../backends/wasm/_batch_norm.ts";
+import { batchNormLayerCall } from "../ops/batch_norm.ts";
 
 /** Keras's `BatchNormalization` momentum (TF.js's default is the same, spelled out here). */
 export const BATCH_NORM_MOMENTUM = 0.99;

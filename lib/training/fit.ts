@@ -9,7 +9,7 @@ import * as tf from "../tf.ts";
 import * as tfData from "@tensorflow/tfjs-data";
 import { type Augmentation, augmentImages } from "./augmentation.ts";
 import { epochRandom, shuffledIndices } from "./random.ts";
-import { FusedAdamOptimizer } from "../backends/wasm/_optimizer.ts";
+import { FusedAdamOptimizer } from "../ops/adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 
 /** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */

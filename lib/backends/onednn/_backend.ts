@@ -14,9 +14,8 @@ import { heapOf } from "../_heap.ts";
 import { registerBatchNormKernels } from "./_batch_norm.ts";
 import { type PoolGeometry, poolPlan } from "./_pooling.ts";
 import { Cache, pinned } from "./_primitive.ts";
+import type { KernelArgs } from "../_kernel.ts";
 import { BINARY_ALGS, binaryInto, NATIVE_MIN_SIZE, reluInto, sumRowsInto } from "./_elementwise.ts";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
 

@@ -4,8 +4,8 @@
 // element-wise kernels (moments, batchNorm and their gradients), each a full pass over the
 // activations.
 //
-// The kernels, their gradient and the layer's use of them are shared with `wasm`
-// (lib/backends/wasm/_batch_norm.ts); here they are oneDNN's, replacing the ones `onednn` inherits.
+// The kernels are named, and their gradient registered, in lib/ops/batch_norm.ts; here they are
+// oneDNN's, replacing the ones `onednn` inherits from `wasm`.
 import * as tf from "../../tf.ts";
 import { heapOf } from "../_heap.ts";
 import {
@@ -13,7 +13,8 @@ import {
   BATCH_NORM_TRAINING_GRAD,
   checkBatchNormInput,
   registerBatchNormGradient,
-} from "../wasm/_batch_norm.ts";
+} from "../../ops/batch_norm.ts";
+import type { KernelArgs } from "../_kernel.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -26,8 +27,6 @@ import {
 } from "./_primitive.ts";
 
 type Pointer = Deno.PointerValue;
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
 /** The two primitives of one input shape [n, h, w, c] and epsilon. */
 class BatchNormPlan {

@@ -41,14 +41,11 @@ import { heapOf, keepOriginal, originalKernel, Scope, type WasmBackend } from ".
 import { rotateAndSwap, scatter, subsample, tile, transpose2d } from "./_layout.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
 import { simdKernels } from "./_simd.ts";
-import { ADAM_UPDATE, registerAdamKernel } from "./_optimizer.ts";
-import {
-  BATCH_NORM_TRAINING,
-  BATCH_NORM_TRAINING_GRAD,
-  registerWasmBatchNormKernels,
-} from "./_batch_norm.ts";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
+import { ADAM_UPDATE } from "../../ops/adam.ts";
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from "../../ops/batch_norm.ts";
+import { registerAdamKernel } from "./_optimizer.ts";
+import { registerWasmBatchNormKernels } from "./_batch_norm.ts";
+import type { KernelArgs } from "../_kernel.ts";
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };

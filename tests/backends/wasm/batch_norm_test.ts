@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { batchNormTraining } from "@lib/backends/wasm/_batch_norm.ts";
+import { batchNormTraining } from "@lib/ops/batch_norm.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
 import { randomData, relativeError, runOn } from "../../_compare.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { ADAM_UPDATE, FusedAdamOptimizer } from "@lib/backends/wasm/_optimizer.ts";
+import { ADAM_UPDATE, FusedAdamOptimizer } from "@lib/ops/adam.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
 import { type Data, randomData, relativeError } from "../../_compare.ts";
