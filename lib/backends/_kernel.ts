@@ -12,3 +12,23 @@ export type KernelArgs = {
 
 /** A kernel of one output, or of several. */
 export type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** The operation families the backends' files are split by (the same file name in each). */
+export type KernelFamily =
+  | "convolution"
+  | "pooling"
+  | "batch normalisation"
+  | "element-wise"
+  | "gather"
+  | "matrix product"
+  | "optimizer";
+
+/** One kernel a backend registers: its TF.js name, its family and its function. */
+export interface KernelEntry {
+  /** The kernel's name in TF.js's registry (or a name from lib/ops/). */
+  name: string;
+  /** What kind of operation it is. */
+  family: KernelFamily;
+  /** The kernel. */
+  kernel: Kernel;
+}

@@ -1,12 +1,7 @@
 // The training-mode batch normalisation kernels of lib/ops/batch_norm.ts for the `wasm` backend:
 // the SIMD code of _simd.c, working on the tensors in the WebAssembly heap.
 import * as tf from "../../tf.ts";
-import {
-  BATCH_NORM_TRAINING,
-  BATCH_NORM_TRAINING_GRAD,
-  checkBatchNormInput,
-  registerBatchNormGradient,
-} from "../../ops/batch_norm.ts";
+import { checkBatchNormInput } from "../../ops/batch_norm.ts";
 import { Scope, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
@@ -28,7 +23,8 @@ function start(args: KernelArgs) {
   };
 }
 
-function forward(args: KernelArgs): tf.TensorInfo[] {
+/** The forward pass: y, mean and variance. */
+export function batchNormForward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
   const { c, rows, scope, simd, p, epsilon } = start(args);
   const y = scope.alloc(x.shape);
@@ -51,7 +47,8 @@ function forward(args: KernelArgs): tf.TensorInfo[] {
   return scope.results([y, mean, variance]);
 }
 
-function backward(args: KernelArgs): tf.TensorInfo[] {
+/** The gradient: dx, dscale and doffset. */
+export function batchNormBackward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
   const { c, rows, scope, simd, p, epsilon } = start(args);
   const dx = scope.alloc(x.shape);
@@ -75,25 +72,4 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
     p(coefficients),
   );
   return scope.results([dx, dscale, doffset]);
-}
-
-/** Registers the two kernels for `wasm` and their gradient; returns how many kernels it added. */
-export function registerWasmBatchNormKernels(): number {
-  registerBatchNormGradient();
-  let added = 0;
-  for (
-    const [kernelName, kernelFunc] of [
-      [BATCH_NORM_TRAINING, forward],
-      [BATCH_NORM_TRAINING_GRAD, backward],
-    ] as const
-  ) {
-    if (tf.getKernel(kernelName, "wasm")) continue;
-    tf.registerKernel({
-      kernelName,
-      backendName: "wasm",
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-    });
-    added++;
-  }
-  return added;
 }

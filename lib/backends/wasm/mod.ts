@@ -1,18 +1,15 @@
 /**
- * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network:
- * it has no kernel for the filter gradient of a convolution, its input gradient is a slow reference
- * loop, and its `Tile`, transposed matrix products and per-channel sums (all used by gradients) are
- * slow, as is its `GatherV2` (which picks every mini-batch out of the training set) and its
- * broadcasting `Add` (a convolution's bias); its `Identity` copies what it could share; its cast
- * to bool is wrong (it truncates to a byte) and is replaced too. TF.js's Adam runs about ten
- * kernels per variable and step, its batch normalisation about twenty per layer.
- * {@linkcode registerTrainingKernels} adds and replaces those kernels with ones built from the
- * backend's fast XNNPACK convolutions and matrix products, and with SIMD kernels of the project's
- * own (lib/backends/wasm/_simd.c, compiled by tools/build_simd.sh) that work on the backend's memory in
- * place: the first layer's filter gradient, max pooling's gradient, per-channel sums and bias
- * additions, the ReLU's gradient (one pass instead of three kernels), and batch normalisation in
- * training mode with its gradient (two kernels instead of about twenty; lib/backends/wasm/_batch_norm.ts).
- * Adam's update runs as one kernel per variable (lib/backends/wasm/_optimizer.ts).
+ * Training on TF.js's WebAssembly backend. As shipped, `wasm` cannot train a convolutional network
+ * well: it has no kernel for the filter gradient of a convolution, and several kernels that
+ * gradients, mini-batches and optimizers use are slow reference loops, copy what they could share,
+ * or (its cast to bool) are wrong. TF.js's Adam runs about ten kernels per variable and step, its
+ * batch normalisation about twenty per layer. {@linkcode registerTrainingKernels} adds and
+ * replaces kernels with ones built from the backend's fast XNNPACK convolutions and matrix
+ * products, and with SIMD kernels of the project's own (lib/backends/wasm/_simd.c, compiled by
+ * tools/build_simd.sh) that work on the backend's memory in place. The one list of them, by
+ * operation family, is `WASM_KERNELS` in lib/backends/wasm/_kernels.ts; each family's file
+ * (_conv.ts, _pooling.ts, _batch_norm.ts, _elementwise.ts, _gather.ts, _matmul.ts, _optimizer.ts)
+ * says how its kernels work.
  *
  * Threads: the backend runs on one thread under Deno. Its multi-threaded build starts its workers
  * from a `blob:` URL through Node's worker API, which Deno's Node compatibility does not accept;
@@ -22,10 +19,10 @@
  *
  * @module
  */
-import { registerWasmTrainingKernels, TRAINING_KERNEL_NAMES } from "./_kernels.ts";
+import { registerWasmTrainingKernels, WASM_KERNELS } from "./_kernels.ts";
 
 /** Names of the kernels {@linkcode registerTrainingKernels} provides for `wasm`. */
-export const WASM_TRAINING_KERNELS: readonly string[] = TRAINING_KERNEL_NAMES;
+export const WASM_TRAINING_KERNELS: readonly string[] = WASM_KERNELS.map((k) => k.name);
 
 /**
  * Registers the training kernels for the `wasm` backend (importing `@tensorflow/tfjs-backend-wasm`
