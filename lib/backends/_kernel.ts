@@ -32,3 +32,8 @@ export interface KernelEntry {
   /** The kernel. */
   kernel: Kernel;
 }
+
+/** Runs the `wasm` backend's kernel of that name (the one registered there now) on `args`. */
+export function wasmKernel(name: string, args: KernelArgs): tf.TensorInfo {
+  return tf.getKernel(name, "wasm").kernelFunc(args as never) as tf.TensorInfo;
+}

@@ -8,12 +8,7 @@
 // oneDNN's, replacing the ones `onednn` inherits from `wasm`.
 import * as tf from "../../tf.ts";
 import { heapOf } from "../_heap.ts";
-import {
-  BATCH_NORM_TRAINING,
-  BATCH_NORM_TRAINING_GRAD,
-  checkBatchNormInput,
-  registerBatchNormGradient,
-} from "../../ops/batch_norm.ts";
+import { checkBatchNormInput } from "../../ops/batch_norm.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
@@ -80,76 +75,67 @@ function planFor(dnnl: Dnnl, shape: readonly number[], epsilon: number): BatchNo
   return plans.get(`${shape}|${epsilon}`, () => new BatchNormPlan(dnnl, shape, epsilon));
 }
 
-/** Registers the two kernels for the `onednn` backend (once), in place of inherited ones. */
-export function registerBatchNormKernels(dnnl: Dnnl): void {
-  registerBatchNormGradient();
-  for (const name of [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD]) {
-    if (tf.getKernel(name, "onednn")) tf.unregisterKernel(name, "onednn");
-  }
-  tf.registerKernel({
-    kernelName: BATCH_NORM_TRAINING,
-    backendName: "onednn",
-    kernelFunc: ((args: KernelArgs): tf.TensorInfo[] => {
-      const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-      const epsilon = args.attrs?.epsilon as number;
-      checkBatchNormInput(x);
-      const { make, view } = heapOf(args);
-      const c = x.shape[3];
-      const y = make(x.shape);
-      const mean = make([c]);
-      const variance = make([c]);
-      const plan = planFor(dnnl, x.shape, epsilon);
-      const meanOut = view(mean);
-      const varianceOut = view(variance);
-      writeInto(
-        meanOut,
-        (meanTarget) =>
-          writeInto(varianceOut, (varianceTarget) =>
-            plan.forward.execute([
-              [DNNL.arg.src, ptr(plan.data), pinned(view(x))],
-              [DNNL.arg.scale, ptr(plan.stats), pinned(view(scale))],
-              [DNNL.arg.shift, ptr(plan.stats), pinned(view(offset))],
-              [DNNL.arg.dst, ptr(plan.data), view(y)],
-              [DNNL.arg.mean, ptr(plan.stats), meanTarget],
-              [DNNL.arg.variance, ptr(plan.stats), varianceTarget],
-            ])),
-      );
-      return [y, mean, variance];
-    }) as unknown as tf.KernelFunc,
-  });
+/** The training-mode forward pass: y, mean and variance. */
+export function batchNormForward(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo[] {
+  return (args) => {
+    const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
+    const epsilon = args.attrs?.epsilon as number;
+    checkBatchNormInput(x);
+    const { make, view } = heapOf(args);
+    const c = x.shape[3];
+    const y = make(x.shape);
+    const mean = make([c]);
+    const variance = make([c]);
+    const plan = planFor(dnnl, x.shape, epsilon);
+    const meanOut = view(mean);
+    const varianceOut = view(variance);
+    writeInto(
+      meanOut,
+      (meanTarget) =>
+        writeInto(varianceOut, (varianceTarget) =>
+          plan.forward.execute([
+            [DNNL.arg.src, ptr(plan.data), pinned(view(x))],
+            [DNNL.arg.scale, ptr(plan.stats), pinned(view(scale))],
+            [DNNL.arg.shift, ptr(plan.stats), pinned(view(offset))],
+            [DNNL.arg.dst, ptr(plan.data), view(y)],
+            [DNNL.arg.mean, ptr(plan.stats), meanTarget],
+            [DNNL.arg.variance, ptr(plan.stats), varianceTarget],
+          ])),
+    );
+    return [y, mean, variance];
+  };
+}
 
-  tf.registerKernel({
-    kernelName: BATCH_NORM_TRAINING_GRAD,
-    backendName: "onednn",
-    kernelFunc: ((args: KernelArgs): tf.TensorInfo[] => {
-      const { dy, x, scale, offset, mean, variance } = args.inputs as Record<
-        string,
-        tf.TensorInfo
-      >;
-      const epsilon = args.attrs?.epsilon as number;
-      const { make, view } = heapOf(args);
-      const c = x.shape[3];
-      const dx = make(x.shape);
-      const dscale = make([c]);
-      const doffset = make([c]);
-      const plan = planFor(dnnl, x.shape, epsilon);
-      writeInto(
-        view(dscale),
-        (scaleTarget) =>
-          writeInto(view(doffset), (offsetTarget) =>
-            plan.backward.execute([
-              [DNNL.arg.src, ptr(plan.data), pinned(view(x))],
-              [DNNL.arg.diffDst, ptr(plan.data), pinned(view(dy))],
-              [DNNL.arg.mean, ptr(plan.stats), pinned(view(mean))],
-              [DNNL.arg.variance, ptr(plan.stats), pinned(view(variance))],
-              [DNNL.arg.scale, ptr(plan.stats), pinned(view(scale))],
-              [DNNL.arg.shift, ptr(plan.stats), pinned(view(offset))],
-              [DNNL.arg.diffSrc, ptr(plan.data), view(dx)],
-              [DNNL.arg.diffScale, ptr(plan.stats), scaleTarget],
-              [DNNL.arg.diffShift, ptr(plan.stats), offsetTarget],
-            ])),
-      );
-      return [dx, dscale, doffset];
-    }) as unknown as tf.KernelFunc,
-  });
+/** Its gradient: dx, dscale and doffset. */
+export function batchNormBackward(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo[] {
+  return (args) => {
+    const { dy, x, scale, offset, mean, variance } = args.inputs as Record<
+      string,
+      tf.TensorInfo
+    >;
+    const epsilon = args.attrs?.epsilon as number;
+    const { make, view } = heapOf(args);
+    const c = x.shape[3];
+    const dx = make(x.shape);
+    const dscale = make([c]);
+    const doffset = make([c]);
+    const plan = planFor(dnnl, x.shape, epsilon);
+    writeInto(
+      view(dscale),
+      (scaleTarget) =>
+        writeInto(view(doffset), (offsetTarget) =>
+          plan.backward.execute([
+            [DNNL.arg.src, ptr(plan.data), pinned(view(x))],
+            [DNNL.arg.diffDst, ptr(plan.data), pinned(view(dy))],
+            [DNNL.arg.mean, ptr(plan.stats), pinned(view(mean))],
+            [DNNL.arg.variance, ptr(plan.stats), pinned(view(variance))],
+            [DNNL.arg.scale, ptr(plan.stats), pinned(view(scale))],
+            [DNNL.arg.shift, ptr(plan.stats), pinned(view(offset))],
+            [DNNL.arg.diffSrc, ptr(plan.data), view(dx)],
+            [DNNL.arg.diffScale, ptr(plan.stats), scaleTarget],
+            [DNNL.arg.diffShift, ptr(plan.stats), offsetTarget],
+          ])),
+    );
+    return [dx, dscale, doffset];
+  };
 }

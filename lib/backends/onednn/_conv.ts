@@ -6,6 +6,7 @@
 // same values), and filter gradients out of it on every call.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
+  Cache,
   descPointer as ptr,
   dims,
   pinned,
@@ -13,7 +14,10 @@ import {
   taggedDesc,
   writeInto,
 } from "./_primitive.ts";
-import type { ConvGeometry } from "../_conv_geometry.ts";
+import * as tf from "../../tf.ts";
+import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
+import { heapOf } from "../_heap.ts";
+import { type KernelArgs, wasmKernel } from "../_kernel.ts";
 
 type Pointer = Deno.PointerValue;
 
@@ -211,4 +215,73 @@ export class ConvPlan {
       d?.reorder.destroy();
     }
   }
+}
+
+const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
+
+function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
+  const key = `${Object.values(g).join(",")}|${withBias}`;
+  return plans.get(key, () => new ConvPlan(dnnl, g, withBias));
+}
+
+/** Conv2D (fused: FusedConv2D, with a bias and a ReLU) for NHWC float32; other cases on wasm. */
+export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+      string,
+      tf.TensorInfo
+    >;
+    const attrs = args.attrs ?? {};
+    const activation = (attrs.activation as string | undefined) ?? "linear";
+    const g = geometry(x.shape, filter.shape, attrs);
+    const supported = g && x.dtype === "float32" && !preluActivationWeights &&
+      (activation === "linear" || activation === "relu") && (!bias || bias.shape.length === 1);
+    if (!supported) {
+      return wasmKernel(fused ? "FusedConv2D" : "Conv2D", args);
+    }
+    const { make, view } = heapOf(args);
+    const out = make([g.n, g.oh, g.ow, g.co]);
+    const result = view(out);
+    plan(dnnl, g, !!bias).forwardInto(
+      view(x),
+      view(filter),
+      filter.dataId,
+      bias ? view(bias) : null,
+      result,
+    );
+    if (activation === "relu") {
+      for (let i = 0; i < result.length; i++) if (result[i] < 0) result[i] = 0;
+    }
+    return out;
+  };
+}
+
+/** Conv2DBackpropInput; dilated convolutions and other layouts on wasm. */
+export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
+    const attrs = args.attrs ?? {};
+    const inputShape = attrs.inputShape as number[];
+    const g = geometry(inputShape, filter.shape, attrs);
+    if (!g) return wasmKernel("Conv2DBackpropInput", args);
+    const { make, view } = heapOf(args);
+    const dx = make(inputShape);
+    plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), filter.dataId, view(dx));
+    return dx;
+  };
+}
+
+/** Conv2DBackpropFilter; dilated convolutions and other layouts on wasm. */
+export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const attrs = args.attrs ?? {};
+    const filterShape = attrs.filterShape as number[];
+    const g = geometry(x.shape, filterShape, attrs);
+    if (!g) return wasmKernel("Conv2DBackpropFilter", args);
+    const { make, view } = heapOf(args);
+    const dw = make(filterShape);
+    plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
+    return dw;
+  };
 }

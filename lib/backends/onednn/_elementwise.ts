@@ -5,7 +5,17 @@
 // itself; oneDNN runs them on every thread it has. Small tensors stay on WebAssembly, where a
 // call costs less than oneDNN's memory objects.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
-import { Cache, denseDesc, descPointer as ptr, Primitive, writeInto } from "./_primitive.ts";
+import * as tf from "../../tf.ts";
+import { heapOf } from "../_heap.ts";
+import { type KernelArgs, wasmKernel } from "../_kernel.ts";
+import {
+  Cache,
+  denseDesc,
+  descPointer as ptr,
+  pinned,
+  Primitive,
+  writeInto,
+} from "./_primitive.ts";
 
 /** Tensors with fewer values than this stay on the WebAssembly kernels. */
 export const NATIVE_MIN_SIZE = 1 << 15;
@@ -116,4 +126,93 @@ export function sumRowsInto(
       ),
       `sum of [${rows}, ${columns}] over its rows`,
     ));
+}
+
+const size = tf.util.sizeFromShape;
+
+/** Add, Sub or Multiply of large float32 tensors (the second operand broadcast); others on wasm. */
+export function binaryKernel(
+  dnnl: Dnnl,
+  name: keyof typeof BINARY_ALGS,
+): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    let { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const full = (t: tf.TensorInfo) =>
+      t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+    // oneDNN broadcasts the second operand only; add and multiply may swap theirs.
+    if (!full(a) && name !== "Sub" && full(b)) [a, b] = [b, a];
+    if (
+      a.dtype !== "float32" || b.dtype !== "float32" || !full(a) ||
+      size(shape) < NATIVE_MIN_SIZE || shape.length > 6
+    ) {
+      return wasmKernel(name, args);
+    }
+    let aShape = shape;
+    let bShape = [...new Array(shape.length - b.shape.length).fill(1), ...b.shape];
+    const channels = shape[shape.length - 1];
+    const rows = size(shape) / channels;
+    // A per-channel operand (a bias) broadcasts slowly over rows as short as a few channels:
+    // the operand is repeated `times` times and the rows joined in groups of as many.
+    let times = 1;
+    if (bShape.every((d, i) => d === 1 || i === shape.length - 1) && bShape.at(-1) === channels) {
+      for (let r = Math.floor(1024 / channels); r > 1; r--) {
+        if (rows % r === 0) {
+          times = r;
+          break;
+        }
+      }
+      aShape = [rows / times, channels * times];
+      bShape = [1, channels * times];
+    }
+    const { make, view } = heapOf(args);
+    const out = make(shape);
+    let operand = view(b);
+    if (times > 1) {
+      const tiled = new Float32Array(channels * times);
+      for (let r = 0; r < times; r++) tiled.set(operand, r * channels);
+      operand = pinned(tiled);
+    }
+    binaryInto(dnnl, name, aShape, bShape, view(a), operand, view(out));
+    return out;
+  };
+}
+
+/** Relu of a large float32 tensor; others on wasm. */
+export function reluKernel(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE) {
+      return wasmKernel("Relu", args);
+    }
+    const { make, view } = heapOf(args);
+    const out = make(x.shape);
+    reluInto(dnnl, view(x), view(out));
+    return out;
+  };
+}
+
+/** Sum or Mean over the leading axes of a large float32 tensor; others on wasm. */
+export function reduceKernel(
+  dnnl: Dnnl,
+  kind: "sum" | "mean",
+): (args: KernelArgs) => tf.TensorInfo {
+  const name = kind === "sum" ? "Sum" : "Mean";
+  return (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const attrs = args.attrs ?? {};
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    // Only the leading axes: [rows, columns] with the reduced axes as rows.
+    const leading = axes.length > 0 && [...axes].sort((i, j) => i - j).every((a, i) => a === i);
+    if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE || !leading) {
+      return wasmKernel(name, args);
+    }
+    const rows = size(x.shape.slice(0, axes.length));
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const outShape = attrs.keepDims ? kept : x.shape.slice(axes.length);
+    const { make, view } = heapOf(args);
+    const out = make(outShape);
+    sumRowsInto(dnnl, rows, size(x.shape) / rows, kind === "mean", view(x), view(out));
+    return out;
+  };
 }

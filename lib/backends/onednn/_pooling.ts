@@ -2,6 +2,10 @@
 // gradient of max pooling needs the positions of the maxima, which oneDNN keeps in a workspace
 // written by a training-mode forward pass: the gradient kernel runs that pass again (cheap next to
 // the convolutions) into buffers kept with the primitives.
+import * as tf from "../../tf.ts";
+import { type WindowGeometry, windowGeometry } from "../_conv_geometry.ts";
+import { heapOf } from "../_heap.ts";
+import { type KernelArgs, wasmKernel } from "../_kernel.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -12,7 +16,6 @@ import {
   taggedDesc,
   writeInto,
 } from "./_primitive.ts";
-import type { WindowGeometry } from "../_conv_geometry.ts";
 
 /** The geometry of one pooling: input [n, h, w, c], output [n, oh, ow, c]. */
 export interface PoolGeometry extends WindowGeometry {
@@ -145,4 +148,47 @@ const plans = new Cache<PoolPlan>(256, (plan) => plan.destroy());
 /** The cached plan of a geometry and kind. */
 export function poolPlan(dnnl: Dnnl, g: PoolGeometry, max: boolean): PoolPlan {
   return plans.get(`${Object.values(g)}|${max}`, () => new PoolPlan(dnnl, g, max));
+}
+
+// The window of a pooling as oneDNN takes it; null for layouts and paddings it is not given.
+function poolGeometry(shape: number[], attrs: tf.NamedAttrMap): PoolGeometry | null {
+  const info = tf.backend_util.computePool2DInfo(
+    shape as [number, number, number, number],
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as "same" | "valid" | number,
+    attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
+  );
+  const { top, left, bottom, right } = info.padInfo;
+  if (info.dataFormat !== "channelsLast" || Math.min(top, left, bottom, right) < 0) return null;
+  return { ...windowGeometry(info), c: info.inChannels };
+}
+
+/** MaxPool (max) or AvgPool for NHWC float32; other cases on wasm. */
+export function poolForward(dnnl: Dnnl, max: boolean): (args: KernelArgs) => tf.TensorInfo {
+  const name = max ? "MaxPool" : "AvgPool";
+  return (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const g = x.dtype === "float32" ? poolGeometry(x.shape, args.attrs ?? {}) : null;
+    if (!g) return wasmKernel(name, args);
+    const { make, view } = heapOf(args);
+    const y = make([g.n, g.oh, g.ow, g.c]);
+    poolPlan(dnnl, g, max).forwardInto(view(x), view(y));
+    return y;
+  };
+}
+
+/** MaxPoolGrad (max) or AvgPoolGrad; other cases on wasm. */
+export function poolBackward(dnnl: Dnnl, max: boolean): (args: KernelArgs) => tf.TensorInfo {
+  const name = max ? "MaxPoolGrad" : "AvgPoolGrad";
+  return (args) => {
+    const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
+    const g = poolGeometry(input.shape, args.attrs ?? {});
+    if (!g) return wasmKernel(name, args);
+    const { make, view } = heapOf(args);
+    const dx = make(input.shape);
+    poolPlan(dnnl, g, max).backwardInto(view(dy), max ? view(input) : null, view(dx));
+    return dx;
+  };
 }
