@@ -2,11 +2,8 @@
  * Native CPU kernels for TF.js through oneDNN (the library PyTorch uses on CPUs), called with
  * Deno's FFI. {@linkcode registerOnednnBackend} registers a backend named `onednn`: the
  * WebAssembly backend (with this project's training kernels) whose heaviest kernels run in oneDNN
- * on the tensors in its heap: convolutions (forward and both gradients), pooling and its
- * gradients, batch normalisation in training mode with its gradient (used by the project's
- * BatchNormalization layer), large element-wise additions, subtractions, multiplications and
- * ReLUs, sums and means over leading axes, and Adam's update (used by `compileModel`'s
- * optimizer).
+ * on the tensors in its heap. The one list of them, by operation family, is `ONEDNN_KERNELS` in
+ * lib/backends/onednn/_kernels.ts; {@linkcode ONEDNN_FAMILIES} names their families.
  *
  * oneDNN runs one thread a core (`OMP_NUM_THREADS` when set) whose waits are passive
  * (`OMP_WAIT_POLICY=passive` unless set): threads that spin while they wait for each other stall
@@ -20,8 +17,19 @@
 import { openDnnl, openFailure, setOpenMpThreads } from "./_ffi.ts";
 import { chooseThreads, withWaitPolicy } from "./_threads.ts";
 import { registerBackend } from "./_backend.ts";
+import { ONEDNN_KERNELS } from "./_kernels.ts";
+
+/** The operation families oneDNN runs here, in the order of its kernel table. */
+export const ONEDNN_FAMILIES: readonly string[] = [...new Set(ONEDNN_KERNELS.map((k) => k.family))];
 
 let registered: OnednnStatus | undefined;
+
+// "convolution, pooling, batch normalisation and element-wise": the families in words.
+function familyList(): string {
+  const names = [...ONEDNN_FAMILIES];
+  const last = names.pop();
+  return names.length ? `${names.join(", ")} and ${last}` : String(last);
+}
 
 /** Whether the `onednn` backend could be registered, and why (not). */
 export interface OnednnStatus {
@@ -57,8 +65,8 @@ export async function registerOnednnBackend(): Promise<OnednnStatus> {
       : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why}, ${choice.waiting} waiting)`;
     registered = {
       available: true,
-      reason: `oneDNN from ${dnnl.path} on ${threadNote} for convolutions, batch norm, pooling, ` +
-        "large element-wise operations and Adam; other kernels on WebAssembly",
+      reason: `oneDNN from ${dnnl.path} on ${threadNote} for its ${familyList()} kernels; ` +
+        "other kernels on WebAssembly",
     };
     return registered;
   } catch (error) {

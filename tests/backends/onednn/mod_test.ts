@@ -1,5 +1,7 @@
-import { assert } from "@std/assert";
-import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
+import { assert, assertEquals } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { ONEDNN_FAMILIES, registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
+import { ONEDNN_KERNELS } from "@lib/backends/onednn/_kernels.ts";
 import { onednn } from "./_compare.ts";
 
 Deno.test({
@@ -10,7 +12,25 @@ Deno.test({
     assert(again.available);
     assert(again === onednn, "the same status object");
     assert(again.reason.includes("libdnnl"), again.reason);
-    assert(again.reason.includes("convolutions"), again.reason);
+    for (const family of ONEDNN_FAMILIES) assert(again.reason.includes(family), again.reason);
+  },
+});
+
+Deno.test({
+  name: "registerOnednnBackend() registers every kernel of its table in place of the wasm one",
+  ignore: !onednn.available,
+  fn() {
+    assertEquals(ONEDNN_FAMILIES, [
+      "convolution",
+      "pooling",
+      "batch normalisation",
+      "element-wise",
+    ]);
+    for (const { name } of ONEDNN_KERNELS) {
+      const own = tf.getKernel(name, "onednn")?.kernelFunc;
+      assert(own, `${name} is registered for onednn`);
+      assert(own !== tf.getKernel(name, "wasm")?.kernelFunc, `${name} is oneDNN's own`);
+    }
   },
 });
 
