@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { projectRoot } from "./util/_paths.ts";
+import { type EnvReader, readEnv } from "./util/_env.ts";
 
 /** The training settings of a notebook. */
 export interface TrainingSettings {
@@ -20,7 +21,7 @@ export interface TrainingSettings {
 }
 
 /** Where {@linkcode trainingSettings} reads overrides from: a function from name to value. */
-export type EnvReader = (name: string) => string | undefined;
+export type { EnvReader };
 
 function readPositiveInteger(env: EnvReader, name: string): number | undefined {
   const text = env(name);
@@ -43,14 +44,6 @@ function readSwitch(env: EnvReader, name: string): boolean | undefined {
   return value;
 }
 
-function denoEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: no overrides
-  }
-}
-
 /**
  * The notebook's defaults, with `SIGNS_EPOCHS`, `SIGNS_BATCH_SIZE`, `SIGNS_TRAIN_LIMIT` and
  * `SIGNS_AUGMENT` from the environment taking precedence. A value that is not a positive integer (or
@@ -70,7 +63,7 @@ function denoEnv(name: string): string | undefined {
  */
 export function trainingSettings(
   defaults: { epochs: number; batchSize: number; trainLimit?: number | null; augment?: boolean },
-  env: EnvReader = denoEnv,
+  env: EnvReader = readEnv,
 ): TrainingSettings {
   return {
     epochs: readPositiveInteger(env, "SIGNS_EPOCHS") ?? defaults.epochs,
@@ -89,7 +82,7 @@ function readPath(env: EnvReader, name: string, fallback: string): string {
  * The folder under which notebook 2 saves its runs: `SIGNS_CHECKPOINT_DIR`, or `build/checkpoints`
  * in the project, wherever the kernel started.
  */
-export function checkpointRoot(env: EnvReader = denoEnv): string {
+export function checkpointRoot(env: EnvReader = readEnv): string {
   return readPath(env, "SIGNS_CHECKPOINT_DIR", join(projectRoot, "build", "checkpoints"));
 }
 
@@ -97,7 +90,7 @@ export function checkpointRoot(env: EnvReader = denoEnv): string {
  * The folder `deno task setup` copies the SIGNS files from: `SIGNS_DATA_SOURCE`, or
  * `../shared/datasets` beside the project.
  */
-export function dataSourceDir(env: EnvReader = denoEnv): string {
+export function dataSourceDir(env: EnvReader = readEnv): string {
   return readPath(env, "SIGNS_DATA_SOURCE", join(projectRoot, "..", "shared", "datasets"));
 }
 
@@ -105,7 +98,7 @@ export function dataSourceDir(env: EnvReader = denoEnv): string {
  * The photo for "test on your own image": `SIGNS_MY_IMAGE`, or the course's photo in
  * `../shared/images/my_image.jpg` beside the project, wherever the kernel started.
  */
-export function myImagePath(env: EnvReader = denoEnv): string {
+export function myImagePath(env: EnvReader = readEnv): string {
   return readPath(
     env,
     "SIGNS_MY_IMAGE",

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "../tf.ts";
+import { readEnv } from "../util/_env.ts";
 import { type Displayable, displayable, escapeHtml } from "../display/_bundle.ts";
 
 /** The backends this project knows, in the order of the automatic choice. */
@@ -107,14 +108,6 @@ const PROBES: Record<BackendName, () => Promise<string>> = {
 
 function isBackendName(name: string): name is BackendName {
   return (BACKEND_ORDER as readonly string[]).includes(name);
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

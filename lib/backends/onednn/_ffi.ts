@@ -5,6 +5,8 @@
 // int64 values. Handles (engine, stream, primitive descriptors, primitives, memory objects) are
 // opaque pointers. Every call returns a status, which `check` turns into an Error naming the call.
 
+import { readEnv } from "../../util/_env.ts";
+
 /** Sizes and constants of oneDNN 2.6's C API (dnnl_types.h). */
 export const DNNL = {
   memoryDescBytes: 696,
@@ -248,12 +250,7 @@ let openError = "";
  */
 export function openDnnl(): Dnnl | null {
   if (opened !== undefined) return opened;
-  let path: string | undefined;
-  try {
-    path = Deno.env.get("ONEDNN_LIBRARY");
-  } catch {
-    path = undefined;
-  }
+  const path = readEnv("ONEDNN_LIBRARY");
   const errors: string[] = [];
   for (const candidate of path ? [path] : CANDIDATES) {
     try {

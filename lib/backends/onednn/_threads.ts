@@ -7,6 +7,7 @@
 // passive threads are as fast as 2 spinning ones (0.75 s a step, 1 thread 1.19 s). So: as many
 // threads as cores, passive waiting, both unless the user's environment says otherwise. libgomp
 // reads the waiting policy once, when libdnnl loads it; the thread count is set through its API.
+import { readEnv } from "../../util/_env.ts";
 
 /** The thread count and the waiting policy, and why each was chosen. */
 export interface ThreadChoice {
@@ -16,14 +17,6 @@ export interface ThreadChoice {
   why: string;
   /** OpenMP's waiting policy, as OMP_WAIT_POLICY spells it ("passive" unless the user set it). */
   waiting: string;
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
