@@ -7,6 +7,7 @@
 import * as tf from "./tf.ts";
 import { type ChartView, heatmap } from "./display/plot.ts";
 import { type ImageGrid, showImages } from "./display/image.ts";
+import { shapeText } from "./util/format.ts";
 
 /** A model's predictions on a data set. */
 export interface Predictions {
@@ -50,7 +51,7 @@ export async function predictImage(
 ): Promise<ImagePrediction> {
   if (image.rank !== 3 && !(image.rank === 4 && image.shape[0] === 1)) {
     throw new TypeError(
-      `Cannot predict one image from a tensor of shape [${image.shape}]: ` +
+      `Cannot predict one image from a tensor of shape ${shapeText(image.shape)}: ` +
         "expected [height, width, channels] or [1, height, width, channels]",
     );
   }

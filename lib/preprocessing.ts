@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
+import { shapeText } from "./util/format.ts";
 
 /**
  * One-hot encodes class labels, as the course's `convert_to_one_hot(Y, C).T`: a label row of shape
@@ -30,9 +31,9 @@ export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf
   if (y instanceof tf.Tensor) {
     if (y.rank > 2 || (y.rank === 2 && y.shape[0] !== 1 && y.shape[1] !== 1)) {
       throw new TypeError(
-        `Cannot one-hot encode a tensor of shape [${
-          y.shape.join(", ")
-        }]: expected [1, m], [m, 1] or [m]`,
+        `Cannot one-hot encode a tensor of shape ${
+          shapeText(y.shape)
+        }: expected [1, m], [m, 1] or [m]`,
       );
     }
     labels = y.dataSync();

@@ -13,6 +13,7 @@
  */
 import * as tf from "./tf.ts";
 import { batchNormLayers } from "./training/_batch_norm_layer.ts";
+import { shapeText } from "./util/format.ts";
 
 /** Options of {@linkcode recalibrateBatchNorm}. */
 export interface RecalibrationOptions {
@@ -94,7 +95,7 @@ export async function recalibrateBatchNorm(
   const images = x.shape[0];
   if (!(images > 0)) {
     throw new RangeError(
-      `Cannot recalibrate batch normalisation on ${images} images (shape [${x.shape}])`,
+      `Cannot recalibrate batch normalisation on ${images} images (shape ${shapeText(x.shape)})`,
     );
   }
   const layers = batchNormLayers(model);

@@ -13,6 +13,7 @@ import { batchNormalization } from "./training/_batch_norm_layer.ts";
 
 export { type BatchNormMode, setBatchNormMode } from "./training/_batch_norm_layer.ts";
 import { inputConv2d } from "./training/_input_conv.ts";
+import { shapeText } from "./util/format.ts";
 
 /** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */
 export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
@@ -173,7 +174,7 @@ function checkInput(what: string, x: BlockInput): void {
   if (!isTensor || x.shape.length !== 4) {
     throw new TypeError(
       `Cannot apply the ${what}: expected a 4-D tensor [batch, height, width, channels], got ${
-        isTensor ? `shape [${x.shape.join(", ")}]` : typeof x
+        isTensor ? `shape ${shapeText(x.shape)}` : typeof x
       }`,
     );
   }
@@ -354,7 +355,7 @@ function checkResNet50Size(inputShape: number[]): void {
   while (sideBeforeAveragePooling(smallest) < 2) smallest++;
   const sides = [height, width].map(sideBeforeAveragePooling);
   throw new RangeError(
-    `Cannot build ResNet-50 for input shape [${inputShape.join(", ")}]: its layers shrink a ` +
+    `Cannot build ResNet-50 for input shape ${shapeText(inputShape)}: its layers shrink a ` +
       `${height}x${width} image to ${sides.join("x")} before the final 2x2 average pooling, ` +
       `which then has nothing to pool; images must be at least ${smallest}x${smallest} pixels`,
   );

@@ -7,7 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import { type Displayable, displayable, escapeHtml } from "./display/_bundle.ts";
-import { formatShape } from "./util/format.ts";
+import { formatShape, formatShapes } from "./util/format.ts";
 import { convolutionalBlock, identityBlock } from "./resnet.ts";
 import { parameterCounts } from "./display/summary.ts";
 
@@ -131,12 +131,6 @@ export function checkConvolutionalBlock(candidate: BlockFunction): CheckResult {
   );
 }
 
-function shapeText(shape: tf.Shape | tf.Shape[]): string {
-  return Array.isArray(shape[0])
-    ? (shape as tf.Shape[]).map(formatShape).join(", ")
-    : formatShape(shape as tf.Shape);
-}
-
 /**
  * Compares a learner's model with a reference model: the number of layers, each layer's type and
  * output shape (the first difference is reported), and the total and trainable parameter counts.
@@ -156,7 +150,7 @@ export function checkModel(
   }
   const failures: string[] = [];
   const describe = (l: tf.layers.Layer) =>
-    `${l.getClassName()} with output ${shapeText(l.outputShape)}`;
+    `${l.getClassName()} with output ${formatShapes(l.outputShape)}`;
   const mine = candidate.layers.map(describe);
   const theirs = reference.layers.map(describe);
   if (mine.length !== theirs.length) {

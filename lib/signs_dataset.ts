@@ -8,6 +8,7 @@ import { join } from "node:path";
 import * as tf from "./tf.ts";
 import { datasetsDir } from "./util/_paths.ts";
 import { type Dataset, withHdf5File } from "./_hdf5.ts";
+import { shapeText } from "./util/format.ts";
 
 /** Side length of a SIGNS image, in pixels. */
 export const IMAGE_SIZE = 64;
@@ -107,7 +108,7 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
       xShape[3] !== CHANNELS
     ) {
       throw new TypeError(
-        `Cannot load "${path}": dataset "${xName}" has shape [${xShape.join(", ")}], ` +
+        `Cannot load "${path}": dataset "${xName}" has shape ${shapeText(xShape)}, ` +
           `expected [m, ${IMAGE_SIZE}, ${IMAGE_SIZE}, ${CHANNELS}]`,
       );
     }
@@ -130,7 +131,7 @@ export async function readSignsFile(path: string, split: "train" | "test"): Prom
       : -1;
     if (yCount < 0) {
       throw new TypeError(
-        `Cannot load "${path}": dataset "${yName}" has shape [${yShape.join(", ")}], ` +
+        `Cannot load "${path}": dataset "${yName}" has shape ${shapeText(yShape)}, ` +
           `expected [m] or [1, m]`,
       );
     }

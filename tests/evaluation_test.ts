@@ -96,7 +96,7 @@ Deno.test("predictImage() predicts one image, with or without its batch axis, wi
   assertEquals(one.predicted, 1);
   assert(Math.abs(one.probabilities[1] - 1 / (1 + Math.exp(-2))) < 1e-6);
   const two = tf.concat([batch, batch]) as tf.Tensor4D;
-  await assertRejects(() => predictImage(model, two), TypeError, "shape [2,1,1,2]");
+  await assertRejects(() => predictImage(model, two), TypeError, "shape [2, 1, 1, 2]");
   tf.dispose([image, batch, two]);
   model.dispose();
 });

@@ -6,7 +6,7 @@
  */
 import { instance } from "@viz-js/viz";
 import type * as tf from "../tf.ts";
-import { formatShape } from "../util/format.ts";
+import { formatShapes } from "../util/format.ts";
 import { type Displayable, displayable, type MimeBundle } from "./_bundle.ts";
 
 /** Options of {@linkcode modelGraph}. */
@@ -31,13 +31,6 @@ export interface ModelGraph extends Displayable {
 const BLOCK = /^(res\d[a-z])_/;
 
 const quote = (s: string) => `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-
-function shapeOf(layer: tf.layers.Layer): string {
-  const shape = layer.outputShape;
-  return Array.isArray(shape[0])
-    ? formatShape((shape as tf.Shape[])[0])
-    : formatShape(shape as tf.Shape);
-}
 
 /**
  * The DOT text of a model's graph: one node per layer (or per block), edges from inbound layers.
@@ -77,10 +70,10 @@ export function modelDot(model: tf.LayersModel, options: ModelGraphOptions = {})
         );
       }
       // the block's output shape is its last layer's
-      lines.push(`  ${quote(node)} [xlabel=${quote(shapeOf(layer))}];`);
+      lines.push(`  ${quote(node)} [xlabel=${quote(formatShapes(layer.outputShape))}];`);
       continue;
     }
-    const label = `${layer.name}: ${layer.getClassName()}\\n${shapeOf(layer)}`;
+    const label = `${layer.name}: ${layer.getClassName()}\\n${formatShapes(layer.outputShape)}`;
     const statement = `${quote(node)} [label=${quote(label).replaceAll("\\\\n", "\\n")}${
       layer.getClassName() === "Add" ? ', fillcolor="#e6f4ea"' : ""
     }];`;

@@ -6,6 +6,7 @@
 import { encode } from "fast-png";
 import * as tf from "../tf.ts";
 import { type Displayable, displayable, escapeHtml, type MimeBundle, toBase64 } from "./_bundle.ts";
+import { shapeText } from "../util/format.ts";
 
 /** An RGB image as interleaved bytes. */
 export interface RgbImage {
@@ -36,7 +37,7 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
   if (index !== undefined) {
     if (image.rank !== 4 || !Number.isInteger(index) || index < 0 || index >= image.shape[0]) {
       throw new RangeError(
-        `Cannot show image ${index} of a tensor of shape [${image.shape.join(", ")}]: ` +
+        `Cannot show image ${index} of a tensor of shape ${shapeText(image.shape)}: ` +
           `expected [n, height, width, 3] and an index in 0..n-1`,
       );
     }
@@ -50,7 +51,7 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
   const shape = image.rank === 4 && image.shape[0] === 1 ? image.shape.slice(1) : image.shape;
   if (shape.length !== 3 || shape[2] !== 3) {
     throw new TypeError(
-      `Cannot show an image of shape [${image.shape.join(", ")}]: expected [height, width, 3]`,
+      `Cannot show an image of shape ${shapeText(image.shape)}: expected [height, width, 3]`,
     );
   }
   const values = image.dataSync();
@@ -252,7 +253,7 @@ export function showImages(
 ): ImageGrid {
   if (!Array.isArray(images) && images.rank !== 4) {
     throw new TypeError(
-      `Cannot show a grid of images from a tensor of shape [${images.shape.join(", ")}]: ` +
+      `Cannot show a grid of images from a tensor of shape ${shapeText(images.shape)}: ` +
         "expected [n, height, width, 3]",
     );
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "../tf.ts";
-import { formatCount, formatShape } from "../util/format.ts";
+import { formatCount, formatShapes } from "../util/format.ts";
 import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./_bundle.ts";
 
 /** A model's parameter counts. */
@@ -59,12 +59,6 @@ export interface ModelSummary extends Displayable {
   counts: ParameterCounts;
 }
 
-function shapeText(shape: tf.Shape | tf.Shape[]): string {
-  return Array.isArray(shape[0])
-    ? (shape as tf.Shape[]).map((s) => formatShape(s)).join(", ")
-    : formatShape(shape as tf.Shape);
-}
-
 /**
  * A Keras-like summary of a model: one row per layer with its type, output shape, parameter count
  * and the layers it is connected to, then the total, trainable and non-trainable parameters.
@@ -90,7 +84,7 @@ function shapeText(shape: tf.Shape | tf.Shape[]): string {
 export function modelSummary(model: tf.LayersModel): ModelSummary {
   const rows: SummaryRow[] = model.layers.map((layer) => ({
     layer: `${layer.name} (${layer.getClassName()})`,
-    outputShape: shapeText(layer.outputShape),
+    outputShape: formatShapes(layer.outputShape),
     params: layer.countParams(),
     connectedTo: layer.inboundNodes.flatMap((node) => node.inboundLayers.map((l) => l.name)),
   }));

@@ -9,6 +9,7 @@
 // `batchNormLayerCall` lets a Keras-style BatchNormalization layer use them when the active backend
 // has them, and tells it to run its own code (TF.js's composition) otherwise.
 import * as tf from "../tf.ts";
+import { shapeText } from "../util/format.ts";
 
 /** Kernel name of the training-mode forward pass: inputs x, scale, offset; outputs y, mean, variance. */
 export const BATCH_NORM_TRAINING = "BatchNormTraining";
@@ -20,7 +21,7 @@ export const BATCH_NORM_TRAINING_GRAD = "BatchNormTrainingGrad";
 export function checkBatchNormInput(x: tf.TensorInfo): void {
   if (x.dtype !== "float32" || x.shape.length !== 4 || !x.shape.every((d) => d > 0)) {
     throw new TypeError(
-      `Cannot run ${BATCH_NORM_TRAINING} on a ${x.dtype} tensor of shape [${x.shape}]: ` +
+      `Cannot run ${BATCH_NORM_TRAINING} on a ${x.dtype} tensor of shape ${shapeText(x.shape)}: ` +
         "expected float32 [batch, height, width, channels]",
     );
   }

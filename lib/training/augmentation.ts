@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "../tf.ts";
+import { shapeText } from "../util/format.ts";
 
 /** What {@linkcode augmentImages} changes; each part can be switched off. */
 export interface Augmentation {
@@ -71,7 +72,9 @@ export function augmentImages(
   const { flip, cropScale, colorShift } = checkAugmentation(options);
   if (x.rank !== 4) {
     throw new TypeError(
-      `Cannot augment a tensor of shape [${x.shape}]: expected [n, height, width, channels]`,
+      `Cannot augment a tensor of shape ${
+        shapeText(x.shape)
+      }: expected [n, height, width, channels]`,
     );
   }
   const [n, height, width, channels] = x.shape;

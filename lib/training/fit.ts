@@ -11,6 +11,7 @@ import { type Augmentation, augmentImages } from "./augmentation.ts";
 import { epochRandom, shuffledIndices } from "./random.ts";
 import { FusedAdamOptimizer } from "../ops/adam.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
+import { shapeText } from "../util/format.ts";
 
 /** Keras's Adam defaults (TF.js's epsilon differs: 1e-8). */
 export const KERAS_ADAM = { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
@@ -251,7 +252,7 @@ function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
   if (x.shape[0] !== y.shape[0]) {
     throw new RangeError(
       `Cannot train: ${what} has ${x.shape[0]} images but ${y.shape[0]} labels ` +
-        `(shapes [${x.shape.join(", ")}] and [${y.shape.join(", ")}])`,
+        `(shapes ${shapeText(x.shape)} and ${shapeText(y.shape)})`,
     );
   }
 }

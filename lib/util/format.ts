@@ -22,6 +22,38 @@ export function formatShape(shape: readonly (number | null)[]): string {
 }
 
 /**
+ * A layer's output shape, or its output shapes joined by commas, each as {@linkcode formatShape}
+ * writes it (Keras's summary prints them so).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(formatShapes([null, 6]), "(None, 6)");
+ * assertEquals(formatShapes([[null, 2], [null, 3]]), "(None, 2), (None, 3)");
+ * ```
+ */
+export function formatShapes(
+  shape: readonly (number | null)[] | readonly (readonly (number | null)[])[],
+): string {
+  return Array.isArray(shape[0])
+    ? (shape as (number | null)[][]).map((s) => formatShape(s)).join(", ")
+    : formatShape(shape as (number | null)[]);
+}
+
+/**
+ * A shape as the error messages write it: `[1080, 64, 64, 3]`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shapeText([1080, 64, 64, 3]), "[1080, 64, 64, 3]");
+ * ```
+ */
+export function shapeText(shape: readonly (number | null)[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/**
  * A number with thousands separators, as Keras prints parameter counts: `23,600,006`.
  *
  * @example

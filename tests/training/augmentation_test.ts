@@ -60,7 +60,7 @@ Deno.test("augmentImages() rejects bad settings and shapes", () => {
   assertThrows(() => augmentImages(x, { cropScale: 0 }), RangeError, "cropScale 0");
   assertThrows(() => augmentImages(x, { colorShift: -1 }), RangeError, "colorShift -1");
   const flat = tf.zeros([3, 4]);
-  assertThrows(() => augmentImages(flat as tf.Tensor4D), TypeError, "shape [3,4]");
+  assertThrows(() => augmentImages(flat as tf.Tensor4D), TypeError, "shape [3, 4]");
   tf.dispose([x, flat]);
 });
 
