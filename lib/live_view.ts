@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "./display/_bundle.ts";
+import { JUPYTER_DISPLAY, type MimeBundle } from "./display/_bundle.ts";
+import { statusLineHtml } from "./display/_html.ts";
 import { linePlot, resetPlotlyEmbedding } from "./display/plot.ts";
 import { type EpochResult, progressLine } from "./training/fit.ts";
 
@@ -61,9 +62,7 @@ export function liveViewBundle(result: EpochResult, epochs: number, title: strin
   const status = `Epoch ${epoch}/${epochs} (${seconds.toFixed(1)} s) · ${metrics}`;
   return {
     "application/vnd.plotly.v1+json": chartBundle["application/vnd.plotly.v1+json"],
-    "text/html": `<div style="font-family:monospace">${escapeHtml(status)}</div>${
-      chartBundle["text/html"]
-    }`,
+    "text/html": statusLineHtml(status) + chartBundle["text/html"],
     "text/plain": status,
   };
 }

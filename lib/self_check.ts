@@ -6,7 +6,8 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { type Displayable, displayable, escapeHtml } from "./display/_bundle.ts";
+import { type Displayable, displayable } from "./display/_bundle.ts";
+import { checklistHtml } from "./display/_html.ts";
 import { formatShape, formatShapes } from "./util/format.ts";
 import { convolutionalBlock, identityBlock } from "./resnet.ts";
 import { parameterCounts } from "./display/summary.ts";
@@ -40,10 +41,12 @@ function result(name: string, failures: string[]): CheckResult {
       ? `✔ ${name}: all tests passed`
       : `✘ ${name}:\n${failures.map((f) => `  - ${f}`).join("\n")}`,
     "text/html": passed
-      ? `<div style="color:#137333"><b>✔ ${escapeHtml(name)}: all tests passed</b></div>`
-      : `<div style="color:#b3261e"><b>✘ ${escapeHtml(name)}</b><ul>${
-        failures.map((f) => `<li>${escapeHtml(f)}</li>`).join("")
-      }</ul></div>`,
+      ? checklistHtml({ heading: `✔ ${name}: all tests passed`, tone: "pass" })
+      : checklistHtml({
+        heading: `✘ ${name}`,
+        tone: "fail",
+        items: failures.map((text) => ({ text })),
+      }),
   }));
 }
 

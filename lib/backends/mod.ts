@@ -7,7 +7,8 @@
  */
 import * as tf from "../tf.ts";
 import { readEnv } from "../util/_env.ts";
-import { type Displayable, displayable, escapeHtml } from "../display/_bundle.ts";
+import { type Displayable, displayable } from "../display/_bundle.ts";
+import { checklistHtml } from "../display/_html.ts";
 
 /** The backends this project knows, in the order of the automatic choice. */
 export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;
@@ -162,12 +163,15 @@ export async function useBackend(
       "text/plain": attempts.map((a) => `${a.available ? "✔" : "✘"} ${a.name}: ${a.reason}`).join(
         "\n",
       ),
-      "text/html": `<div><b>Backend: ${candidate}</b> — ${escapeHtml(reason)}</div><ul>${
-        attempts.map((a) =>
-          `<li>${a.available ? "✔" : "✘"} <code>${a.name}</code>: ${escapeHtml(a.reason)}</li>`
-        )
-          .join("")
-      }</ul>`,
+      "text/html": checklistHtml({
+        heading: `Backend: ${candidate}`,
+        detail: reason,
+        items: attempts.map((a) => ({
+          mark: a.available ? "✔" : "✘",
+          code: a.name,
+          text: a.reason,
+        })),
+      }),
     }));
     return candidate;
   }
