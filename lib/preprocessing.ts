@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "./tf.ts";
-import { shapeText } from "./util/format.ts";
+import { formatShape, shapeText } from "./util/format.ts";
 
 /**
  * One-hot encodes class labels, as the course's `convert_to_one_hot(Y, C).T`: a label row of shape
@@ -100,4 +100,50 @@ export function takeFirst<T extends tf.Tensor[]>(tensors: [...T], n: number | nu
     throw new RangeError(`Cannot take the first ${n} examples: expected a positive integer`);
   }
   return tensors.map((t) => n === null || n >= t.shape[0] ? t.clone() : tf.slice(t, 0, n)) as T;
+}
+
+/** The four arrays the course prints the shapes of after loading and preprocessing. */
+export interface Splits {
+  /** Training images. */
+  xTrain: tf.Tensor;
+  /** Training labels, one-hot. */
+  yTrain: tf.Tensor;
+  /** Test images. */
+  xTest: tf.Tensor;
+  /** Test labels, one-hot. */
+  yTest: tf.Tensor;
+}
+
+/**
+ * The lines the course prints after preprocessing: the number of training and test examples and
+ * the four shapes, in Python's notation.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "./tf.ts";
+ * const [xTrain, yTrain, xTest, yTest] = [[4, 2, 2, 3], [4, 6], [1, 2, 2, 3], [1, 6]].map((s) =>
+ *   tf.zeros(s)
+ * );
+ * assertEquals(splitShapes({ xTrain, yTrain, xTest, yTest }).split("\n"), [
+ *   "number of training examples = 4",
+ *   "number of test examples = 1",
+ *   "X_train shape: (4, 2, 2, 3)",
+ *   "Y_train shape: (4, 6)",
+ *   "X_test shape: (1, 2, 2, 3)",
+ *   "Y_test shape: (1, 6)",
+ * ]);
+ * tf.dispose([xTrain, yTrain, xTest, yTest]);
+ * ```
+ */
+export function splitShapes(splits: Splits): string {
+  const { xTrain, yTrain, xTest, yTest } = splits;
+  return [
+    `number of training examples = ${xTrain.shape[0]}`,
+    `number of test examples = ${xTest.shape[0]}`,
+    `X_train shape: ${formatShape(xTrain.shape)}`,
+    `Y_train shape: ${formatShape(yTrain.shape)}`,
+    `X_test shape: ${formatShape(xTest.shape)}`,
+    `Y_test shape: ${formatShape(yTest.shape)}`,
+  ].join("\n");
 }

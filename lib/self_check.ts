@@ -50,8 +50,20 @@ function result(name: string, failures: string[]): CheckResult {
   }));
 }
 
-// The course's test input: three 4x4x3 images filled with -1, 1 and 3.
-function courseInput(): tf.Tensor4D {
+/**
+ * The course's test input for the blocks: three 4x4x3 images filled with -1, 1 and 3, as
+ * `np.concatenate` of `np.ones((1, 4, 4, 3))` times -1, 1 and 3 builds it. The caller owns it.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const x = courseTestInput();
+ * assertEquals(x.shape, [3, 4, 4, 3]);
+ * assertEquals(Array.from(new Set(x.dataSync())), [-1, 1, 3]);
+ * x.dispose();
+ * ```
+ */
+export function courseTestInput(): tf.Tensor4D {
   return tf.tidy(() => tf.concat([-1, 1, 3].map((v) => tf.fill([1, 4, 4, 3], v))) as tf.Tensor4D);
 }
 
@@ -63,7 +75,7 @@ function compareBlocks(
   extra: { s?: number },
 ): string[] {
   const failures: string[] = [];
-  const x = courseInput();
+  const x = courseTestInput();
   for (const training of [false, true]) {
     const options = { training, initializer: tf.initializers.constant({ value: 1 }), ...extra };
     const expected = reference(x, f, filters, options);

@@ -87,6 +87,32 @@ export function checkpointRoot(env: EnvReader = readEnv): string {
 }
 
 /**
+ * The folder of one training run under {@linkcode checkpointRoot}, named by the model and the
+ * settings that change what it learns (epochs, batch size, training images, augmentation), so a
+ * run with other settings never resumes from this one's checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const settings = { epochs: 20, batchSize: 32, trainLimit: null, augment: false };
+ * assertEquals(runCheckpointDir("resnet50", settings, () => undefined).endsWith(
+ *   "/build/checkpoints/resnet50-20x32-all",
+ * ), true);
+ * ```
+ */
+export function runCheckpointDir(
+  model: string,
+  settings: Pick<TrainingSettings, "epochs" | "batchSize" | "trainLimit" | "augment">,
+  env: EnvReader = readEnv,
+): string {
+  const { epochs, batchSize, trainLimit, augment } = settings;
+  const name = `${model}-${epochs}x${batchSize}-${trainLimit ?? "all"}${
+    augment ? "-augmented" : ""
+  }`;
+  return join(checkpointRoot(env), name);
+}
+
+/**
  * The folder `deno task setup` copies the SIGNS files from: `SIGNS_DATA_SOURCE`, or
  * `../shared/datasets` beside the project.
  */

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convertToOneHot, normalizeImages, takeFirst } from "@lib/preprocessing.ts";
+import { convertToOneHot, normalizeImages, splitShapes, takeFirst } from "@lib/preprocessing.ts";
 
 await tf.setBackend("cpu");
 
@@ -74,4 +74,22 @@ Deno.test("takeFirst() rejects a bad count and tensors of different lengths", ()
   assertThrows(() => takeFirst([x], 0), RangeError, "the first 0 examples");
   assertThrows(() => takeFirst([x, y], 1), RangeError, "the tensors hold 3, 2 examples");
   tf.dispose([x, y]);
+});
+
+Deno.test("splitShapes() prints the course's lines and keeps no tensor", () => {
+  const before = tf.memory().numTensors;
+  const splits = {
+    xTrain: tf.zeros([1080, 64, 64, 3]),
+    yTrain: tf.zeros([1080, 6]),
+    xTest: tf.zeros([120, 64, 64, 3]),
+    yTest: tf.zeros([120, 6]),
+  };
+  assertEquals(
+    splitShapes(splits),
+    "number of training examples = 1080\nnumber of test examples = 120\n" +
+      "X_train shape: (1080, 64, 64, 3)\nY_train shape: (1080, 6)\n" +
+      "X_test shape: (120, 64, 64, 3)\nY_test shape: (120, 6)",
+  );
+  tf.dispose(Object.values(splits));
+  assertEquals(tf.memory().numTensors, before);
 });

@@ -5,6 +5,7 @@ import {
   checkConvolutionalBlock,
   checkIdentityBlock,
   checkModel,
+  courseTestInput,
 } from "@lib/self_check.ts";
 import { convolutionalBlock, identityBlock } from "@lib/resnet.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
@@ -150,4 +151,17 @@ Deno.test("the checks leave no tensors behind", () => {
 
 Deno.test("convolutionalBlock is its own reference", () => {
   assert(checkConvolutionalBlock(convolutionalBlock as BlockFunction).passed);
+});
+
+Deno.test("courseTestInput() is the course's X: images of -1, 1 and 3, owned by the caller", () => {
+  const before = tf.memory().numTensors;
+  const x = courseTestInput();
+  assertEquals(x.shape, [3, 4, 4, 3]);
+  assertEquals(
+    tf.tidy(() => tf.mean(x, [1, 2, 3]).arraySync()),
+    [-1, 1, 3],
+  );
+  assertEquals(tf.tidy(() => tf.sum(tf.abs(x)).arraySync()), 48 * (1 + 1 + 3));
+  x.dispose();
+  assertEquals(tf.memory().numTensors, before);
 });

@@ -1,6 +1,12 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { isAbsolute, join } from "node:path";
-import { checkpointRoot, dataSourceDir, myImagePath, trainingSettings } from "@lib/settings.ts";
+import {
+  checkpointRoot,
+  dataSourceDir,
+  myImagePath,
+  runCheckpointDir,
+  trainingSettings,
+} from "@lib/settings.ts";
 import { projectRoot } from "@lib/util/_paths.ts";
 
 const envOf = (values: Record<string, string>) => (name: string) => values[name];
@@ -88,5 +94,20 @@ Deno.test("dataSourceDir() takes SIGNS_DATA_SOURCE, else ../shared/datasets, als
   assertEquals(
     dataSourceDir((name) => name === "SIGNS_DATA_SOURCE" ? "/data" : undefined),
     "/data",
+  );
+});
+
+Deno.test("runCheckpointDir() names a run's folder by its model and settings, under checkpointRoot()", () => {
+  const env = (name: string) =>
+    ({ SIGNS_CHECKPOINT_DIR: "/tmp/runs" } as Record<string, string>)[name];
+  const settings = { epochs: 2, batchSize: 16, trainLimit: 64, augment: true };
+  assertEquals(runCheckpointDir("resnet50", settings, env), "/tmp/runs/resnet50-2x16-64-augmented");
+  assertEquals(
+    runCheckpointDir(
+      "baseline",
+      { ...settings, trainLimit: null, augment: false },
+      () => undefined,
+    ),
+    join(projectRoot, "build", "checkpoints", "baseline-2x16-all"),
   );
 });
