@@ -13,22 +13,29 @@
  * @module
  */
 export * as tf from "./tf.ts";
-export * from "../tools/_datasets.ts";
+// The data: the SIGNS files, preprocessing, a learner's own photo.
 export * from "./signs_dataset.ts";
 export * from "./preprocessing.ts";
+export * from "./image_file.ts";
+// The models.
 export * from "./baseline.ts";
 export * from "./resnet.ts";
-export * from "./training/fit.ts";
+// Training, its settings, watching it and reading its history.
+export * from "./training/mod.ts";
+export * from "./settings.ts";
+export {
+  type DisplayFunction,
+  liveTrainingView,
+  type LiveView,
+  type LiveViewOptions,
+} from "./live_view.ts";
 export * from "./history.ts";
-export * from "./training/checkpoint.ts";
+export * from "./recalibration.ts";
+// Evaluation and the course's self-checks.
 export * from "./evaluation.ts";
 export * from "./self_check.ts";
-export * from "./live_view.ts";
-export * from "./image_file.ts";
-export * from "./training/random.ts";
-export * from "./backends/mod.ts";
+// Notebook output, and numbers and shapes as the course prints them.
 export * from "./display/mod.ts";
-export * from "./settings.ts";
-export * from "./util/format.ts";
-export * from "./recalibration.ts";
-export * from "./training/augmentation.ts";
+export { formatCount, formatShape, formatShapes } from "./util/format.ts";
+// Where TensorFlow.js runs its kernels.
+export * from "./backends/mod.ts";

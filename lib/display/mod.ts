@@ -6,8 +6,28 @@
  * @module
  */
 export { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from "./_bundle.ts";
-export * from "./image.ts";
+export {
+  classGallery,
+  type ClassGalleryOptions,
+  type ImageGrid,
+  type ImageView,
+  type RgbImage,
+  showImage,
+  type ShowImageOptions,
+  showImages,
+  type ShowImagesOptions,
+  toPng,
+  type ToPngOptions,
+} from "./image.ts";
 export * from "./table.ts";
-export * from "./plot.ts";
+export {
+  chart,
+  type ChartView,
+  heatmap,
+  type HeatmapOptions,
+  linePlot,
+  type LinePlotOptions,
+  type PlotlyFigure,
+} from "./plot.ts";
 export * from "./summary.ts";
 export * from "./graph.ts";

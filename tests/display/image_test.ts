@@ -1,15 +1,15 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { decode } from "fast-png";
 import * as tf from "@lib/tf.ts";
+import { JUPYTER_DISPLAY } from "@lib/display/mod.ts";
 import {
   classGallery,
   imageBytes,
-  JUPYTER_DISPLAY,
   showImage,
   showImages,
   toPng,
   upscale,
-} from "@lib/display/mod.ts";
+} from "@lib/display/image.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { heatmap, JUPYTER_DISPLAY, linePlot, resetPlotlyEmbedding } from "@lib/display/mod.ts";
+import { heatmap, JUPYTER_DISPLAY, linePlot } from "@lib/display/mod.ts";
+import { resetPlotlyEmbedding } from "@lib/display/plot.ts";
 
 const bundleOf = (value: object) =>
   (value as Record<symbol, () => Record<string, unknown>>)[JUPYTER_DISPLAY]();
