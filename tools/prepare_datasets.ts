@@ -5,7 +5,7 @@ import { prepareSignsFiles } from "./_datasets.ts";
 try {
   const files = await prepareSignsFiles();
   for (const file of files) {
-    console.log(`setup: ${file.copied ? "copied" : "found"} ${file.path} (sha256 ok)`);
+    console.log(`setup: ${file.copied ? "copied" : "found"} ${file.path}: ${file.copy}`);
   }
 } catch (error) {
   console.error(`setup: ${(error as Error).message}`);

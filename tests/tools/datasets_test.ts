@@ -1,6 +1,12 @@
-import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import { parseChecksums, prepareSignsFiles, sha256File } from "../../tools/_datasets.ts";
+import {
+  KNOWN_COPIES,
+  parseChecksums,
+  prepareSignsFiles,
+  sha256File,
+} from "../../tools/_datasets.ts";
+import { signsSplit, writeHdf5 } from "../_hdf5.ts";
 
 async function tempDirs(): Promise<
   { source: string; target: string; cleanup: () => Promise<void> }
@@ -87,4 +93,72 @@ Deno.test("the project's datasets/SHA256SUMS lists both SIGNS files", async () =
   const path = join(import.meta.dirname!, "..", "..", "datasets", "SHA256SUMS");
   const sums = parseChecksums(await Deno.readTextFile(path), path);
   assertEquals([...sums.keys()].sort(), ["test_signs.h5", "train_signs.h5"]);
+});
+
+Deno.test("prepareSignsFiles() copies another copy of a SIGNS file that passes the loader's checks, and says so", async () => {
+  const { source, target, cleanup } = await tempDirs();
+  await Deno.writeTextFile(join(target, "SHA256SUMS"), `${ABC_SHA256}  train_signs.h5\n`);
+  await writeHdf5(join(source, "train_signs.h5"), signsSplit("train", 12));
+  const [file] = await prepareSignsFiles({ source, target });
+  assertEquals([file.copied, file.known], [true, false]);
+  assertEquals(file.sha256, await sha256File(join(source, "train_signs.h5")));
+  assertEquals(file.sha256, await sha256File(join(target, "train_signs.h5")));
+  assertStringIncludes(
+    file.copy,
+    "another copy of the SIGNS training set (12 images, 2/2/2/2/2/2 of classes 0 to 5",
+  );
+  const again = await prepareSignsFiles({ source, target });
+  assertEquals([again[0].copied, again[0].known, again[0].copy], [false, false, file.copy]);
+  await cleanup();
+});
+
+Deno.test("prepareSignsFiles() names a known copy by what it is", async () => {
+  const { source, target, cleanup } = await tempDirs();
+  await writeHdf5(join(source, "test_signs.h5"), signsSplit("test", 6));
+  const sum = await sha256File(join(source, "test_signs.h5"));
+  await Deno.writeTextFile(join(target, "SHA256SUMS"), `${sum}  test_signs.h5\n`);
+  const [file] = await prepareSignsFiles({ source, target });
+  assertEquals([file.copied, file.known, file.copy], [true, true, KNOWN_COPIES["test_signs.h5"]]);
+  assertEquals(file.copy, "the course's own test file");
+  await cleanup();
+});
+
+Deno.test("prepareSignsFiles() refuses a SIGNS file the loader refuses, naming it, and copies nothing", async () => {
+  const { source, target, cleanup } = await tempDirs();
+  await Deno.writeTextFile(join(target, "SHA256SUMS"), `${ABC_SHA256}  train_signs.h5\n`);
+  const small = new Uint8Array(4 * 32 * 32 * 3);
+  await writeHdf5(
+    join(source, "train_signs.h5"),
+    signsSplit("train", 4, { train_set_x: { data: small, shape: [4, 32, 32, 3], dtype: "<B" } }),
+  );
+  const error = await assertRejects(() => prepareSignsFiles({ source, target }), Error);
+  assertStringIncludes(
+    error.message,
+    `Cannot load "${join(source, "train_signs.h5")}": dataset "train_set_x" has shape ` +
+      "[4, 32, 32, 3], expected [m, 64, 64, 3]",
+  );
+  assertStringIncludes(error.message, `nothing was copied to ${join(target, "train_signs.h5")}`);
+  await assertRejects(() => Deno.stat(join(target, "train_signs.h5")), Deno.errors.NotFound);
+  // The same file already in place is refused as well, and kept.
+  await Deno.copyFile(join(source, "train_signs.h5"), join(target, "train_signs.h5"));
+  await assertRejects(
+    () => prepareSignsFiles({ source, target }),
+    Error,
+    "has shape [4, 32, 32, 3]",
+  );
+  assertEquals(
+    await sha256File(join(target, "train_signs.h5")),
+    await sha256File(join(source, "train_signs.h5")),
+  );
+  await cleanup();
+});
+
+Deno.test("the project's own SIGNS files are the known copies", async () => {
+  const dir = join(import.meta.dirname!, "..", "..", "datasets");
+  const files = await prepareSignsFiles({ source: dir, target: dir });
+  assertEquals(
+    files.map((f) => [f.path.split("/").at(-1), f.known, f.copy]),
+    [...parseChecksums(await Deno.readTextFile(join(dir, "SHA256SUMS")), "SHA256SUMS").keys()]
+      .map((name) => [name, true, KNOWN_COPIES[name]]),
+  );
 });
