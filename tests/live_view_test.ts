@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { type DisplayFunction, liveTrainingView } from "@lib/live_view.ts";
-import type { EpochResult, TrainingHistory } from "@lib/training/fit.ts";
+import type { BatchProgress, EpochResult, TrainingHistory } from "@lib/training/fit.ts";
 
 function epochs(count: number): EpochResult[] {
   const history: TrainingHistory = {
@@ -75,4 +75,53 @@ Deno.test("liveTrainingView() rejects bad arguments", () => {
     TypeError,
     "display is string",
   );
+});
+
+function progress(epoch: number, step: number): BatchProgress {
+  return { epoch, epochs: 2, step, steps: 4, loss: 1.5, accuracy: 0.25 };
+}
+
+Deno.test("liveTrainingView() shows the epoch's steps, loss and the time left, a few times a second at most", async () => {
+  const lines: { text: string; id: string; update?: boolean }[] = [];
+  let clock = 0;
+  const view = liveTrainingView({
+    epochs: 2,
+    now: () => clock,
+    display: (bundle, options) => {
+      if (options.display_id.endsWith("-progress")) {
+        lines.push({
+          text: bundle["text/plain"] as string,
+          id: options.display_id,
+          update: options.update,
+        });
+      }
+    },
+  });
+  // Steps of 1 s: shown at once; then 0.1 s later (skipped); the epoch's last step always shows.
+  clock = 1000;
+  await view.onBatchEnd(progress(1, 1));
+  clock = 1100;
+  await view.onBatchEnd(progress(1, 2));
+  clock = 1200;
+  await view.onBatchEnd(progress(1, 3));
+  clock = 1300;
+  await view.onBatchEnd(progress(1, 4));
+  assertEquals(lines.map((l) => l.text), [
+    "Epoch 1/2 · step 1/4 · loss 1.5000 · accuracy 0.2500 · about 7 s left",
+    "Epoch 1/2 · step 4/4 · loss 1.5000 · accuracy 0.2500 · about 1 s left",
+  ]);
+  assertEquals(lines.map((l) => l.update), [undefined, true]);
+  assertEquals(new Set(lines.map((l) => l.id)).size, 1, "one progress output");
+  clock = 2000;
+  await view.onBatchEnd(progress(2, 1));
+  assertStringIncludes(lines.at(-1)!.text, "Epoch 2/2 · step 1/4");
+  for (const result of epochs(2)) await view.onEpochEnd(result);
+  assertEquals(lines.at(-1)!.text, "Training done: epoch 2/2 in 2 s");
+});
+
+Deno.test("liveTrainingView() outside a notebook prints nothing per step", async () => {
+  const lines: string[] = [];
+  const view = liveTrainingView({ epochs: 2, steps: 4, log: (line) => lines.push(line) });
+  await view.onBatchEnd(progress(1, 1));
+  assertEquals(lines, []);
 });

@@ -90,6 +90,22 @@ export interface EpochResult {
 /** A function called after each epoch. */
 export type EpochCallback = (result: EpochResult) => void | Promise<void>;
 
+/** What {@linkcode FitOptions.onBatchEnd} receives after each training step. */
+export interface BatchProgress {
+  /** The epoch being trained, counted from 1. */
+  epoch: number;
+  /** The last epoch of the run. */
+  epochs: number;
+  /** Steps done in this epoch, counted from 1. */
+  step: number;
+  /** Steps in an epoch. */
+  steps: number;
+  /** Mean training loss of the epoch's steps so far, weighted by their images (as Keras's bar). */
+  loss: number;
+  /** Training accuracy of the epoch's images so far. */
+  accuracy: number;
+}
+
 /** Options of {@linkcode fitModel}. */
 export interface FitOptions {
   /** Number of epochs to train to (counted from 1, so with `initialEpoch` it is the last epoch). */
@@ -113,6 +129,11 @@ export interface FitOptions {
   log?: ((line: string) => void) | null;
   /** Called after each epoch (in order, when several), awaited before the next one starts. */
   onEpochEnd?: EpochCallback | EpochCallback[];
+  /**
+   * Called after each training step with the epoch's progress, awaited before the next step.
+   * Reading the step's loss waits for it to be computed, which costs nothing on the CPU backends.
+   */
+  onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
   /**
    * Augment the training images: every mini-batch is drawn, then changed at random by
    * `augmentImages` with these settings (`true`: the defaults), so each epoch sees new variants.
@@ -301,12 +322,37 @@ export async function fitModel(
   let epochNow = initialEpoch + 1;
   let stopped: NonFiniteLossError | null = null;
   const epochCallbacks = [options.onEpochEnd ?? []].flat();
+  const { onBatchEnd } = options;
+  // The epoch's sums so far, weighted by the images of each step.
+  let done = { step: 0, images: 0, loss: 0, correct: 0 };
+  const batchCallback = onBatchEnd && {
+    onBatchEnd: async (_batch: number, rawLogs?: tf.Logs) => {
+      const logs = kerasLogs(rawLogs);
+      const size = logs.size ?? batchSize;
+      done = {
+        step: done.step + 1,
+        images: done.images + size,
+        loss: done.loss + logs.loss * size,
+        correct: done.correct + logs.accuracy * size,
+      };
+      await onBatchEnd({
+        epoch: epochNow,
+        epochs,
+        step: done.step,
+        steps,
+        loss: done.loss / done.images,
+        accuracy: done.correct / done.images,
+      });
+    },
+  };
   const callbacks = {
     onEpochBegin: (epochIndex: number) => {
       started = performance.now();
       epochNow = epochIndex + 1;
+      done = { step: 0, images: 0, loss: 0, correct: 0 };
       return Promise.resolve();
     },
+    ...batchCallback,
     onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
       const seconds = (performance.now() - started) / 1000;
       const logs = kerasLogs(rawLogs);

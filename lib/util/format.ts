@@ -54,6 +54,24 @@ export function shapeText(shape: readonly (number | null)[]): string {
 }
 
 /**
+ * A duration in whole seconds, minutes and hours, as a progress line gives the time left.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(formatDuration(7.4), "7 s");
+ * assertEquals(formatDuration(190), "3 min 10 s");
+ * assertEquals(formatDuration(3900), "1 h 5 min");
+ * ```
+ */
+export function formatDuration(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds));
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+  if (h > 0) return `${h} h ${m} min`;
+  return m > 0 ? `${m} min ${s} s` : `${s} s`;
+}
+
+/**
  * A number with thousands separators, as Keras prints parameter counts: `23,600,006`.
  *
  * @example

@@ -289,3 +289,35 @@ Deno.test("fitModel() stops at an epoch whose loss is not finite, before its cal
   tf.dispose([x, y]);
   disposeModel(model);
 });
+
+Deno.test("fitModel() reports each step to onBatchEnd: the epoch's running loss ends at its logged loss", async () => {
+  const train = quadrantData(40, 0);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const seen: { epoch: number; step: number; steps: number; loss: number; accuracy: number }[] = [];
+  const history = await fitModel(model, train.x, train.y, {
+    epochs: 2,
+    batchSize: 16,
+    log: null,
+    seed: 3,
+    onBatchEnd: (p) => {
+      assertEquals(p.epochs, 2);
+      seen.push({ ...p });
+    },
+  });
+  // 40 images in steps of 16: 3 steps per epoch, the last of 8 images.
+  assertEquals(seen.map((p) => [p.epoch, p.step, p.steps]), [
+    [1, 1, 3],
+    [1, 2, 3],
+    [1, 3, 3],
+    [2, 1, 3],
+    [2, 2, 3],
+    [2, 3, 3],
+  ]);
+  for (const [i, epochEnd] of [seen[2], seen[5]].entries()) {
+    assert(Math.abs(epochEnd.loss - history.loss[i]) < 1e-5, `${epochEnd.loss} ${history.loss[i]}`);
+    assert(Math.abs(epochEnd.accuracy - history.accuracy[i]) < 1e-6);
+  }
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
