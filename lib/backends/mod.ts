@@ -7,6 +7,7 @@
  */
 import * as tf from "../tf.ts";
 import { readEnv } from "../util/_env.ts";
+import { loadNativeTensorflow } from "./_tensorflow.ts";
 import { type Displayable, displayable } from "../display/_bundle.ts";
 import { checklistHtml } from "../display/_html.ts";
 
@@ -46,29 +47,7 @@ export interface UseBackendOptions {
 
 let lastChoice: BackendChoice | undefined;
 
-// Package names are put together at run time so that no tool tries to fetch these optional
-// packages: their install step downloads libtensorflow, which is impossible on many machines.
-const NATIVE_PACKAGES = ["tfjs-node-gpu", "tfjs-node"].map((name) =>
-  ["@tensorflow", name].join("/")
-);
-
-async function tryTensorflow(): Promise<string> {
-  const errors: string[] = [];
-  for (const name of NATIVE_PACKAGES) {
-    try {
-      await import(name);
-      return `native TensorFlow from ${name}`;
-    } catch (error) {
-      const message = String((error as Error).message);
-      errors.push(
-        /not a dependency|Cannot find|not found/i.test(message)
-          ? `${name} is not installed`
-          : `${name}: ${message.split("\n")[0]}`,
-      );
-    }
-  }
-  throw new Error(errors.join("; "));
-}
+const tryTensorflow = () => loadNativeTensorflow();
 
 async function tryWebgpu(): Promise<string> {
   const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;

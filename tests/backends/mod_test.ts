@@ -32,7 +32,7 @@ Deno.test("useBackend() rejects an unknown name and an unavailable explicit choi
   const error = await assertRejects(() => useBackend("tensorflow", { log: null }), Error);
   assertStringIncludes(
     error.message,
-    `Cannot use backend "tensorflow": @tensorflow/tfjs-node-gpu is not installed`,
+    `Cannot use backend "tensorflow": neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed`,
   );
 });
 

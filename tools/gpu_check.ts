@@ -1,0 +1,128 @@
+// On a machine with a GPU: trains ResNet-50 for two epochs on each GPU backend it finds
+// (`tensorflow` through @tensorflow/tfjs-node-gpu, `webgpu` on a hardware adapter) and compares the
+// losses of the first steps with `onednn`'s from the same weights and mini-batches. One JSON line
+// per GPU backend; without any, one line saying so, and the exit status is 0.
+//
+//   deno task gpu-check [--epochs=2] [--steps=5] [--backends=tensorflow,webgpu]
+//
+// Each backend runs in a process of its own (tools/gpu_check.ts --child=NAME). --backends names
+// others to check the same way (on a machine without a GPU, `--backends=onednn` runs the whole
+// comparison against itself).
+import * as tf from "../lib/tf.ts";
+import { useBackend } from "../lib/backends/mod.ts";
+import { loadSignsDataset, NUM_CLASSES } from "../lib/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
+import { resNet50 } from "../lib/resnet.ts";
+import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import { seedRandom } from "../lib/training/random.ts";
+import { option } from "./_args.ts";
+
+const GPU_BACKENDS = option("backends", "tensorflow,webgpu").split(",");
+const SEED = 1;
+const epochs = Number(option("epochs", "2"));
+const steps = Number(option("steps", "5"));
+const childBackend = option("child");
+for (const [name, value] of [["epochs", epochs], ["steps", steps]] as const) {
+  // A child's --epochs=0 asks for the first steps only (the onednn reference).
+  const least = name === "epochs" && childBackend !== undefined ? 0 : 1;
+  if (!Number.isInteger(value) || value < least) {
+    console.error(`gpu-check: --${name} must be a positive integer, got "${option(name)}"`);
+    Deno.exit(2);
+  }
+}
+
+type Line = Record<string, unknown>;
+
+// One backend: the running training loss of the first steps, each epoch's seconds and the test
+// accuracy at the end; or why the backend is not available. `epochs` 0: the first steps only.
+async function child(backend: string, epochCount: number): Promise<Line> {
+  seedRandom(SEED);
+  try {
+    await useBackend(backend, { log: null });
+  } catch (error) {
+    return { backend, available: false, reason: (error as Error).message };
+  }
+  const data = await loadSignsDataset();
+  const [xTrain, xTest] = [data.xTrainOrig, data.xTestOrig].map(normalizeImages);
+  const [yTrain, yTest] = [data.yTrainOrig, data.yTestOrig].map((y) =>
+    convertToOneHot(y, NUM_CLASSES)
+  );
+  const model = resNet50();
+  compileModel(model);
+  const firstLosses: number[] = [];
+  const epochSeconds: number[] = [];
+  await fitModel(model, xTrain, yTrain, {
+    epochs: Math.max(epochCount, 1),
+    batchSize: 32,
+    seed: SEED,
+    log: null,
+    validationData: epochCount > 0 ? [xTest, yTest] : undefined,
+    onBatchEnd: (p) => {
+      if (p.epoch === 1 && p.step <= steps) firstLosses.push(p.loss);
+      if (epochCount === 0 && p.step === steps) model.stopTraining = true;
+    },
+    onEpochEnd: (r) => {
+      epochSeconds.push(r.seconds);
+    },
+  });
+  const line: Line = { backend, available: true, firstLosses };
+  if (epochCount > 0) {
+    line.epochSeconds = epochSeconds;
+    line.testAccuracy = (await evaluateModel(model, xTest, yTest)).accuracy;
+  }
+  disposeModel(model);
+  tf.dispose([xTrain, xTest, yTrain, yTest]);
+  data.dispose();
+  return line;
+}
+
+async function runChild(backend: string, epochCount: number): Promise<Line> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      import.meta.filename!,
+      `--child=${backend}`,
+      `--epochs=${epochCount}`,
+      `--steps=${steps}`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
+  if (!output.success || !text.startsWith("{")) {
+    return { backend, available: false, reason: `its check exited with status ${output.code}` };
+  }
+  return JSON.parse(text);
+}
+
+if (childBackend !== undefined) {
+  console.log(JSON.stringify(await child(childBackend, epochs)));
+  Deno.exit(0);
+}
+
+const found: Line[] = [];
+const missing: string[] = [];
+for (const backend of GPU_BACKENDS) {
+  const line = await runChild(backend, epochs);
+  if (line.available) found.push(line);
+  else missing.push(`${backend}: ${line.reason}`);
+}
+if (found.length === 0) {
+  console.log(`gpu-check: no GPU backend here (${missing.join("; ")})`);
+  Deno.exit(0);
+}
+const reference = await runChild("onednn", 0);
+for (const line of found) {
+  const ours = line.firstLosses as number[];
+  const theirs = (reference.firstLosses as number[] | undefined) ?? [];
+  const diffs = ours.map((loss, i) => Math.abs(loss - (theirs[i] ?? NaN)));
+  console.log(JSON.stringify({
+    ...line,
+    onednnFirstLosses: theirs,
+    firstLossDiff: diffs[0] ?? null,
+    maxLossDiff: diffs.length ? Math.max(...diffs) : null,
+    // The first step's loss is the forward pass of the same weights on the same images.
+    firstStepAgrees: diffs[0] !== undefined && diffs[0] < 1e-3,
+  }));
+}
