@@ -1,0 +1,120 @@
+// Whole epochs of one notebook's training as the notebook runs them, in a process of its own, for
+// tools/epoch_bench.ts: prints one JSON line with each epoch's seconds and their phases.
+//
+//   deno run -A tools/_epoch_run.ts --model=resnet50|baseline [--backend=onednn] [--epochs=3]
+//
+// The run: seedRandom(1), the model, compileModel, fitModel on the SIGNS files with the test set
+// as validation data, in batches of 32 (ResNet-50) or 64 (the baseline), seeded batches; for
+// ResNet-50 also notebook 2's two checkpoints after each epoch (the best epoch's and the last's),
+// into a temporary folder removed at the end. Phases of each epoch: the training steps (from the
+// end of the previous epoch to the end of the last step, mini-batch gathering included), the
+// validation (the rest of fitModel's epoch), the checkpoints (their callbacks' time). Gathering an
+// epoch's mini-batches is also timed on its own before training ("data", part of the steps).
+import * as tf from "../lib/tf.ts";
+import { useBackend } from "../lib/backends/mod.ts";
+import { convolutionalModel } from "../lib/baseline.ts";
+import { resNet50 } from "../lib/resnet.ts";
+import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
+import { compileModel, disposeModel, type EpochCallback, fitModel } from "../lib/training/fit.ts";
+import { checkpointBestEpoch, checkpointEachEpoch } from "../lib/training/checkpoint.ts";
+import { loadSignsDataset, NUM_CLASSES } from "../lib/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
+import { option } from "./_args.ts";
+
+const model = option("model", "resnet50");
+const backend = option("backend", "onednn");
+const epochs = Number(option("epochs", "3"));
+if (!["resnet50", "baseline"].includes(model)) throw new RangeError(`unknown model "${model}"`);
+if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`bad --epochs "${epochs}"`);
+
+seedRandom(1);
+await useBackend(backend, { log: null });
+const data = await loadSignsDataset();
+const [xTrain, xTest] = [data.xTrainOrig, data.xTestOrig].map(normalizeImages);
+const [yTrain, yTest] = [data.yTrainOrig, data.yTestOrig].map((y) =>
+  convertToOneHot(y, NUM_CLASSES)
+);
+const batchSize = model === "resnet50" ? 32 : 64;
+
+// The gathering of one epoch's mini-batches, as fitModel's batch generator does it.
+const gatherStart = performance.now();
+const order = shuffledIndices(xTrain.shape[0]);
+for (let start = 0; start < order.length; start += batchSize) {
+  const batch = tf.tidy(() => {
+    const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
+    return [tf.gather(xTrain, indices), tf.gather(yTrain, indices)];
+  });
+  await batch[0].data();
+  tf.dispose(batch);
+}
+const dataSeconds = (performance.now() - gatherStart) / 1000;
+
+const net = model === "resnet50" ? resNet50() : convolutionalModel([64, 64, 3]);
+compileModel(net);
+const folder = await Deno.makeTempDir({ prefix: "signs-epoch-bench-" });
+const timed = (callback: EpochCallback): EpochCallback => async (result) => {
+  const start = performance.now();
+  await callback(result);
+  checkpointMs += performance.now() - start;
+};
+let checkpointMs = 0;
+let lastStep = 0;
+let epochStart = performance.now();
+const phases = { epoch: [] as number[], steps: [] as number[], validation: [] as number[] };
+const checkpoints: number[] = [];
+const round = (ms: number) => Math.round(ms) / 1000;
+// The process's peak resident memory (Linux's VmHWM), else the largest sampled at epoch ends.
+function peakRssBytes(): number {
+  try {
+    const kb = /VmHWM:\s*(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+    if (kb) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return Deno.memoryUsage().rss;
+}
+let peakRss = peakRssBytes();
+try {
+  await fitModel(net, xTrain, yTrain, {
+    epochs,
+    batchSize,
+    seed: 1,
+    log: null,
+    validationData: [xTest, yTest],
+    onBatchEnd: () => {
+      lastStep = performance.now();
+    },
+    onEpochEnd: [
+      ...(model === "resnet50"
+        ? [
+          timed(checkpointBestEpoch(`${folder}/best`, net, { seed: 1 })),
+          timed(checkpointEachEpoch(`${folder}/last`, net, { seed: 1 })),
+        ]
+        : []),
+      () => {
+        const end = performance.now();
+        phases.epoch.push(round(end - epochStart));
+        phases.steps.push(round(lastStep - epochStart));
+        phases.validation.push(round(end - lastStep - checkpointMs));
+        checkpoints.push(round(checkpointMs));
+        peakRss = Math.max(peakRss, peakRssBytes());
+        checkpointMs = 0;
+        epochStart = performance.now();
+      },
+    ],
+  });
+} finally {
+  await Deno.remove(folder, { recursive: true });
+}
+console.log(JSON.stringify({
+  model,
+  backend,
+  epochs,
+  batch: batchSize,
+  phases: { ...phases, checkpoint: checkpoints },
+  dataSeconds: round(dataSeconds * 1000),
+  peakRssMiB: Math.round(peakRss / 2 ** 20),
+}));
+disposeModel(net);
+tf.dispose([xTrain, xTest, yTrain, yTest]);
+data.dispose();

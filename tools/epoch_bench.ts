@@ -1,0 +1,155 @@
+// Whole epochs as a learner waits for them, ours against PyTorch's: one JSON line per run and a
+// summary line per model and backend.
+//
+//   deno task bench [--models=resnet50,baseline] [--backends=onednn] [--rounds=3]
+//                   [--epochs=3] [--baseline-epochs=5] [--pytorch=no]
+//
+// Each run is a process of its own with nothing else of ours alive: tools/_epoch_run.ts trains
+// the notebook's model on the SIGNS files with the test set as validation data (ResNet-50 also
+// writes notebook 2's two checkpoints after each epoch), tools/epoch_bench_torch.py trains the
+// same recipe in PyTorch (2 threads, channels_last, a test pass and a checkpoint after each
+// epoch). Rounds alternate which runs first. The summary gives medians over every epoch but each
+// run's first (which includes the warm-up, reported apart as firstEpochSeconds): the epoch's
+// seconds and its phases (training steps, validation, checkpoint; and gathering an epoch's
+// mini-batches, timed apart, which is part of the steps), the ratio of our epoch to PyTorch's
+// (below 1 is faster), and the largest peak resident memory of the runs. For the baseline,
+// whose notebook trains 100 epochs, the projected 100 epochs as well.
+//
+// Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
+import { option } from "./_args.ts";
+
+const models = option("models", "resnet50,baseline").split(",");
+const backends = option("backends", "onednn").split(",");
+const rounds = Number(option("rounds", "3"));
+const epochsOf: Record<string, number> = {
+  resnet50: Number(option("epochs", "3")),
+  baseline: Number(option("baseline-epochs", "5")),
+};
+const withPytorch = option("pytorch") !== "no";
+for (const model of models) {
+  if (!(model in epochsOf)) {
+    console.error(`bench: unknown model "${model}" (known: resnet50, baseline)`);
+    Deno.exit(2);
+  }
+}
+for (const [name, value] of [["rounds", rounds], ...Object.entries(epochsOf)] as const) {
+  if (!Number.isInteger(value) || value < (name === "rounds" ? 1 : 2)) {
+    console.error(
+      `bench: --${name === "rounds" ? name : "epochs"} must be an integer of at least ${
+        name === "rounds" ? 1 : 2
+      } (the first epoch is reported apart), got ${value}`,
+    );
+    Deno.exit(2);
+  }
+}
+
+type Phases = Record<"epoch" | "steps" | "validation" | "checkpoint", number[]>;
+interface Run {
+  model: string;
+  backend: string;
+  phases: Phases;
+  dataSeconds?: number;
+  peakRssMiB: number;
+}
+
+async function run(command: string, args: string[]): Promise<Run> {
+  const output = await new Deno.Command(command, {
+    args,
+    env: { OMP_NUM_THREADS: "2", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
+  if (!output.success || !text.startsWith("{")) {
+    throw new Error(
+      `bench: ${command} ${args.join(" ")} failed (status ${output.code}): ` +
+        new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" | "),
+    );
+  }
+  return JSON.parse(text);
+}
+
+const ours = (model: string, backend: string) =>
+  run(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./_epoch_run.ts", import.meta.url).pathname,
+    `--model=${model}`,
+    `--backend=${backend}`,
+    `--epochs=${epochsOf[model]}`,
+  ]);
+
+async function pytorch(model: string): Promise<Run> {
+  const folder = await Deno.makeTempDir({ prefix: "signs-epoch-bench-torch-" });
+  try {
+    return await run("/usr/bin/python3", [
+      new URL("./epoch_bench_torch.py", import.meta.url).pathname,
+      `--model=${model}`,
+      `--epochs=${epochsOf[model]}`,
+      "--threads=2",
+      ...(model === "resnet50" ? [`--checkpoint=${folder}`] : []),
+    ]);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function summary(runs: Run[]) {
+  const after = (name: keyof Phases) => runs.flatMap((r) => r.phases[name].slice(1));
+  const line: Record<string, unknown> = {
+    epochSeconds: r3(median(after("epoch"))),
+    firstEpochSeconds: r3(median(runs.map((r) => r.phases.epoch[0]))),
+    stepsSeconds: r3(median(after("steps"))),
+    validationSeconds: r3(median(after("validation"))),
+    checkpointSeconds: r3(median(after("checkpoint"))),
+    epochsTimed: after("epoch").length,
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+  };
+  if (runs[0].dataSeconds !== undefined) {
+    line.dataSeconds = r3(median(runs.map((r) => r.dataSeconds!)));
+  }
+  return line;
+}
+
+const hasTorch = withPytorch &&
+  (await new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch, h5py"] }).output()
+    .catch(() => ({ success: false }))).success;
+for (const model of models) {
+  const results = new Map<string, Run[]>();
+  for (let round = 0; round < rounds; round++) {
+    const jobs: [string, () => Promise<Run>][] = backends.map((b) => [b, () => ours(model, b)]);
+    if (hasTorch) {
+      const torchJob: [string, () => Promise<Run>] = ["pytorch", () => pytorch(model)];
+      if (round % 2 === 0) jobs.push(torchJob);
+      else jobs.unshift(torchJob);
+    }
+    for (const [name, job] of jobs) {
+      const result = await job();
+      console.log(JSON.stringify({ round: round + 1, ...result }));
+      results.set(name, [...(results.get(name) ?? []), result]);
+    }
+  }
+  const torchSummary = results.has("pytorch") ? summary(results.get("pytorch")!) : null;
+  for (const [name, runs] of results) {
+    const line: Record<string, unknown> = { model, backend: name, summary: true, ...summary(runs) };
+    if (torchSummary && name !== "pytorch") {
+      line.ratio = r3((line.epochSeconds as number) / (torchSummary.epochSeconds as number));
+    }
+    if (model === "baseline") {
+      line.hundredEpochsSeconds = Math.round(
+        (line.firstEpochSeconds as number) + 99 * (line.epochSeconds as number),
+      );
+    }
+    console.log(JSON.stringify(line));
+  }
+  if (!hasTorch && withPytorch) {
+    console.log(JSON.stringify({ model, backend: "pytorch", available: false }));
+  }
+}
