@@ -94,19 +94,35 @@ export function registerBatchNormalization(): void {
   batchNormClass();
 }
 
+/** Options of {@linkcode batchNormalization}. */
+export interface BatchNormOptions {
+  /** Fixes the mode (true: batch statistics; false: moving averages); left out, the phase decides. */
+  training?: boolean;
+  /** The layer's name; TF.js names it when left out. */
+  name?: string;
+  /** Momentum of the moving averages. Default Keras's, {@linkcode BATCH_NORM_MOMENTUM}. */
+  momentum?: number;
+  /** Added to the variance before its square root. Default Keras's, {@linkcode BATCH_NORM_EPSILON}. */
+  epsilon?: number;
+  /** Whether the layer has the offset `beta`. Default true. */
+  center?: boolean;
+  /** Whether the layer has the scale `gamma`. Default true. */
+  scale?: boolean;
+}
+
 /**
  * A batch-normalisation layer over the channel axis (NHWC: axis 3) with Keras's momentum and
- * epsilon. `training` fixes its mode (true: batch statistics; false: moving averages) whatever the
- * phase; left out, it follows the phase as usual.
+ * epsilon unless told otherwise. `training` fixes its mode (true: batch statistics; false: moving
+ * averages) whatever the phase; left out, it follows the phase as usual.
  */
-export function batchNormalization(
-  options: { training?: boolean; name?: string } = {},
-): tf.layers.Layer {
+export function batchNormalization(options: BatchNormOptions = {}): tf.layers.Layer {
   const Layer = batchNormClass();
   return new Layer({
     axis: 3,
-    momentum: BATCH_NORM_MOMENTUM,
-    epsilon: BATCH_NORM_EPSILON,
+    momentum: options.momentum ?? BATCH_NORM_MOMENTUM,
+    epsilon: options.epsilon ?? BATCH_NORM_EPSILON,
+    center: options.center,
+    scale: options.scale,
     training: options.training,
     name: options.name,
   });
