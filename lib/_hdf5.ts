@@ -101,3 +101,39 @@ export async function withHdf5File<T>(
     FS!.unlink(virtualName);
   }
 }
+
+/**
+ * Builds a new HDF5 file with `build`, which writes into the h5wasm file it is given, and returns
+ * the file's bytes (nothing is written to disk). A failure of the HDF5 library throws an `Error`
+ * that starts `Cannot save "PATH": `; nothing reaches stderr.
+ */
+export async function createHdf5Bytes(
+  path: string,
+  build: (file: File) => void,
+): Promise<Uint8Array> {
+  const { FS } = await h5wasm.ready;
+  const virtualName = `hdf5-${++virtualFiles}.h5`;
+  try {
+    const { diagnostics } = collectDiagnostics(() => {
+      const file = new h5wasm.File(virtualName, "w");
+      try {
+        build(file);
+      } finally {
+        file.close();
+      }
+    });
+    if (diagnostics.length > 0) {
+      const frames = diagnostics.flatMap((line) =>
+        line.match(/#\d+: .* in \w+\(\): (.*)$/)?.[1] ?? []
+      );
+      throw new Error(
+        `Cannot save "${path}": the HDF5 library reports: ${
+          frames.at(-1) ?? diagnostics[0].trim()
+        }`,
+      );
+    }
+    return FS!.readFile(virtualName);
+  } finally {
+    if (FS!.analyzePath(virtualName).exists) FS!.unlink(virtualName);
+  }
+}
