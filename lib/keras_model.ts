@@ -493,6 +493,15 @@ export async function loadKerasModel(path: string): Promise<tf.LayersModel> {
 // ---------------------------------------------------------------------------------------------
 // Saving
 
+/**
+ * {@linkcode loadKerasModel}, or `null` when there is no file at `path` (the course's pretrained
+ * model is optional). Any other problem with the file throws as `loadKerasModel` does.
+ */
+export async function loadKerasModelIfPresent(path: string): Promise<tf.LayersModel | null> {
+  if (!(await exists(path))) return null;
+  return await loadKerasModel(path);
+}
+
 /** Options of {@linkcode saveKerasModel}. */
 export interface SaveKerasOptions {
   /** Replace a file that exists at the path. Default false: an existing file is refused. */

@@ -20,6 +20,12 @@ export * from "./image_file.ts";
 // The models.
 export * from "./baseline.ts";
 export * from "./resnet.ts";
+export {
+  loadKerasModel,
+  loadKerasModelIfPresent,
+  saveKerasModel,
+  type SaveKerasOptions,
+} from "./keras_model.ts";
 // Training, its settings, watching it and reading its history.
 export * from "./training/mod.ts";
 export * from "./settings.ts";

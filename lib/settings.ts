@@ -113,6 +113,14 @@ export function runCheckpointDir(
 }
 
 /**
+ * Where notebook 2 looks for the course's pretrained model (Keras's `ResNet50.h5`):
+ * `SIGNS_PRETRAINED_MODEL`, or `datasets/ResNet50.h5` in the project, wherever the kernel started.
+ */
+export function pretrainedModelPath(env: EnvReader = readEnv): string {
+  return readPath(env, "SIGNS_PRETRAINED_MODEL", join(projectRoot, "datasets", "ResNet50.h5"));
+}
+
+/**
  * The folder `deno task setup` copies the SIGNS files from: `SIGNS_DATA_SOURCE`, or
  * `../shared/datasets` beside the project.
  */

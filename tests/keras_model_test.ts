@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import * as tf from "@lib/tf.ts";
-import { loadKerasModel, saveKerasModel } from "@lib/keras_model.ts";
+import { loadKerasModel, loadKerasModelIfPresent, saveKerasModel } from "@lib/keras_model.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
 import { convolutionalBlock, identityBlock } from "@lib/resnet.ts";
 import { batchNormalization, batchNormLayers } from "@lib/training/_batch_norm_layer.ts";
@@ -478,6 +478,21 @@ Deno.test("loadKerasModel() names a missing file", async () => {
     Deno.errors.NotFound,
     `Cannot load "/nonexistent/model.h5": file not found`,
   );
+});
+
+Deno.test("loadKerasModelIfPresent() is null without a file, and loads one that is there", async () => {
+  assertEquals(await loadKerasModelIfPresent("/nonexistent/model.h5"), null);
+  await withDir(async (dir) => {
+    const path = join(dir, "model.h5");
+    const model = smallResNet();
+    await saveKerasModel(model, path);
+    const loaded = await loadKerasModelIfPresent(path);
+    assertEquals(loaded?.countParams(), model.countParams());
+    loaded?.dispose();
+    model.dispose();
+    await Deno.writeTextFile(path, "not a model", {});
+    await assertRejects(() => loadKerasModelIfPresent(path), TypeError, "not an HDF5 file");
+  });
 });
 
 Deno.test("loadKerasModel() refuses a file that is not HDF5", async () => {

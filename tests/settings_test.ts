@@ -4,6 +4,7 @@ import {
   checkpointRoot,
   dataSourceDir,
   myImagePath,
+  pretrainedModelPath,
   runCheckpointDir,
   trainingSettings,
 } from "@lib/settings.ts";
@@ -110,4 +111,12 @@ Deno.test("runCheckpointDir() names a run's folder by its model and settings, un
     ),
     join(projectRoot, "build", "checkpoints", "baseline-2x16-all"),
   );
+});
+
+Deno.test("pretrainedModelPath() takes SIGNS_PRETRAINED_MODEL, else datasets/ResNet50.h5 in the project", () => {
+  assertEquals(pretrainedModelPath(() => undefined), join(projectRoot, "datasets", "ResNet50.h5"));
+  const env = (
+    name: string,
+  ) => (name === "SIGNS_PRETRAINED_MODEL" ? "/data/resnet50.h5" : undefined);
+  assertEquals(pretrainedModelPath(env), "/data/resnet50.h5");
 });

@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages (Debian): oneDNN for the native convolution kernels, and Jupyter's Python client
-# libraries for executing notebooks headless. Optional: without oneDNN the WebAssembly backend is
-# used; the library, its tests and notebooks opened in an editor need no Jupyter libraries.
+# System packages (Debian): oneDNN for the native convolution kernels, Jupyter's Python client
+# libraries for executing notebooks headless, and h5py, the independent reader the Keras file tests
+# check this project's files with. Optional: without oneDNN the WebAssembly backend is used; the
+# library and notebooks opened in an editor need neither Jupyter's libraries nor h5py.
 source tools/_debian.sh
-mapfile -t missing < <(missing_packages libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert)
+mapfile -t missing < <(missing_packages libdnnl2 python3-nbclient python3-jupyter-client jupyter-nbconvert python3-h5py)
 if ((${#missing[@]})) && ! install_packages setup "${missing[@]}"; then
   echo "setup: not installed (optional; ask an administrator): ${missing[*]}"
 fi
