@@ -1,4 +1,5 @@
 import { option } from "./_args.ts";
+import { type Line, runJsonChild } from "./_child.ts";
 // What a full run of notebook 2 ends with, over several seeds: a benchmark, not a test.
 //
 //   deno task accuracy [--seeds=1,2,3,4,5] [--recipes=course,augmented] [--epochs=20]
@@ -31,23 +32,13 @@ for (const value of [...seeds, Number(epochs), Number(holdout)]) {
   }
 }
 
-type Line = Record<string, unknown>;
-
 async function runChild(command: string, args: string[]): Promise<Line | null> {
-  const output = await new Deno.Command(command, {
-    args,
-    env: { OMP_NUM_THREADS: "2", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
-  const last = lines.at(-1) ?? "";
-  if (!output.success || !last.startsWith("{")) {
-    console.error(`accuracy: ${command} ${args.join(" ")} failed (exit ${output.code}):`);
-    console.error(new TextDecoder().decode(output.stderr).split("\n").slice(-15).join("\n"));
+  try {
+    return await runJsonChild(command, args);
+  } catch (error) {
+    console.error(`accuracy: ${(error as Error).message}`);
     return null;
   }
-  return JSON.parse(last);
 }
 
 const torchAvailable = pytorch !== "no" && Number(holdout) === 0 &&

@@ -17,6 +17,7 @@
 //
 // Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
 import { option } from "./_args.ts";
+import { runJsonChild } from "./_child.ts";
 
 const models = option("models", "resnet50,baseline").split(",");
 const backends = option("backends", "onednn").split(",");
@@ -52,22 +53,8 @@ interface Run {
   peakRssMiB: number;
 }
 
-async function run(command: string, args: string[]): Promise<Run> {
-  const output = await new Deno.Command(command, {
-    args,
-    env: { OMP_NUM_THREADS: "2", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
-  if (!output.success || !text.startsWith("{")) {
-    throw new Error(
-      `bench: ${command} ${args.join(" ")} failed (status ${output.code}): ` +
-        new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" | "),
-    );
-  }
-  return JSON.parse(text);
-}
+const run = async (command: string, args: string[]) =>
+  await runJsonChild(command, args) as unknown as Run;
 
 const ours = (model: string, backend: string) =>
   run(Deno.execPath(), [
