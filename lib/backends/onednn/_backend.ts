@@ -4,7 +4,6 @@
 // oneDNN is not asked to cover (dilation, channels-first data, fused activations other than ReLU,
 // other dtypes, small tensors) run the wasm kernels.
 import * as tf from "../../tf.ts";
-import { registerBatchNormGradient } from "../../ops/batch_norm.ts";
 import { registerTrainingKernels } from "../wasm/mod.ts";
 import type { Dnnl } from "./_ffi.ts";
 import { ONEDNN_KERNELS } from "./_kernels.ts";
@@ -16,7 +15,6 @@ export async function registerBackend(dnnl: Dnnl): Promise<void> {
   if (registered) return;
   await import("@tensorflow/tfjs-backend-wasm");
   registerTrainingKernels();
-  registerBatchNormGradient();
   // Start the wasm backend (without leaving it active) and share its instance.
   const engine = tf.engine();
   const previous = engine.backendName;
