@@ -16,6 +16,7 @@ import { resNet50 } from "../lib/resnet.ts";
 import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
 import { seedRandom } from "../lib/training/random.ts";
 import { option } from "./_args.ts";
+import { type Line, runJsonChild } from "./_child.ts";
 
 const GPU_BACKENDS = option("backends", "tensorflow,webgpu").split(",");
 const SEED = 1;
@@ -30,8 +31,6 @@ for (const [name, value] of [["epochs", epochs], ["steps", steps]] as const) {
     Deno.exit(2);
   }
 }
-
-type Line = Record<string, unknown>;
 
 // One backend: the running training loss of the first steps, each epoch's seconds and the test
 // accuracy at the end; or why the backend is not available. `epochs` 0: the first steps only.
@@ -77,23 +76,18 @@ async function child(backend: string, epochCount: number): Promise<Line> {
 }
 
 async function runChild(backend: string, epochCount: number): Promise<Line> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
+  try {
+    return await runJsonChild(Deno.execPath(), [
       "run",
       "-A",
       import.meta.filename!,
       `--child=${backend}`,
       `--epochs=${epochCount}`,
       `--steps=${steps}`,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
-  if (!output.success || !text.startsWith("{")) {
-    return { backend, available: false, reason: `its check exited with status ${output.code}` };
+    ]);
+  } catch (error) {
+    return { backend, available: false, reason: (error as Error).message };
   }
-  return JSON.parse(text);
 }
 
 if (childBackend !== undefined) {
