@@ -11,7 +11,8 @@
 // epoch). Rounds alternate which runs first. The summary gives medians over every epoch but each
 // run's first (which includes the warm-up, reported apart as firstEpochSeconds): the epoch's
 // seconds and its phases (training steps, validation, checkpoint; and gathering an epoch's
-// mini-batches, timed apart, which is part of the steps), the ratio of our epoch to PyTorch's
+// mini-batches, timed apart, which is part of the steps; and finishSeconds, the wait for the last
+// checkpoint, which is written while the next epoch trains, once the epochs are over), the ratio of our epoch to PyTorch's
 // (below 1 is faster), and the largest peak resident memory of the runs. For the baseline,
 // whose notebook trains 100 epochs, the projected 100 epochs as well.
 //
@@ -50,6 +51,7 @@ interface Run {
   backend: string;
   phases: Phases;
   dataSeconds?: number;
+  finishSeconds?: number;
   peakRssMiB: number;
 }
 
@@ -99,8 +101,8 @@ function summary(runs: Run[]) {
     epochsTimed: after("epoch").length,
     peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
   };
-  if (runs[0].dataSeconds !== undefined) {
-    line.dataSeconds = r3(median(runs.map((r) => r.dataSeconds!)));
+  for (const name of ["dataSeconds", "finishSeconds"] as const) {
+    if (runs[0][name] !== undefined) line[name] = r3(median(runs.map((r) => r[name]!)));
   }
   return line;
 }

@@ -87,8 +87,14 @@ export interface EpochResult {
   history: TrainingHistory;
 }
 
-/** A function called after each epoch. */
-export type EpochCallback = (result: EpochResult) => void | Promise<void>;
+/**
+ * A function called after each epoch. It may leave work running after it returns (a checkpoint
+ * still being written, say) and carry a `finish` that waits for that work: `fitModel` awaits
+ * every callback's `finish` before it returns, also when training stops with an error.
+ */
+export type EpochCallback = ((result: EpochResult) => void | Promise<void>) & {
+  finish?: () => Promise<void>;
+};
 
 /** What {@linkcode FitOptions.onBatchEnd} receives after each training step. */
 export interface BatchProgress {
@@ -368,7 +374,8 @@ export async function fitModel(
         if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
       }
       log?.(progressLine(epoch, epochs, steps, seconds, logs));
-      for (const callback of epochCallbacks) await callback({ epoch, logs, seconds, history });
+      const result = { epoch, logs, seconds, history };
+      for (const callback of epochCallbacks) await callback(result);
     },
   };
   const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
@@ -379,8 +386,16 @@ export async function fitModel(
     epoch: () => epochNow,
     randomFor: (epoch) => seed === undefined ? Math.random : epochRandom(seed, epoch),
   });
-  await model.fitDataset(batches, { ...common, callbacks });
+  let failure: { error: unknown } | null = null;
+  try {
+    await model.fitDataset(batches, { ...common, callbacks });
+  } catch (error) {
+    failure = { error };
+  }
+  const finished = await Promise.allSettled(epochCallbacks.map((c) => c.finish?.()));
+  if (failure) throw failure.error;
   if (stopped) throw stopped;
+  for (const outcome of finished) if (outcome.status === "rejected") throw outcome.reason;
   return history;
 }
 

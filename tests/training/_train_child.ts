@@ -1,6 +1,6 @@
 // A training run for the kill-and-resume test: trains a tiny model for EPOCHS epochs with a
 // checkpoint after each, resuming from the checkpoint in DIR when there is one. Prints
-// "saved epoch N" after each checkpoint, then pauses briefly so the test can stop it part-way.
+// "saved epoch N" once each checkpoint is written, then pauses briefly so the test can stop it part-way.
 import * as tf from "@lib/tf.ts";
 import { checkpointEachEpoch, loadCheckpointIfPresent } from "@lib/training/checkpoint.ts";
 import { convolutionalModel } from "@lib/baseline.ts";
@@ -26,6 +26,7 @@ await fitModel(model, x, y, {
   log: null,
   onEpochEnd: async (result) => {
     await save(result);
+    await save.finish?.();
     console.log(`saved epoch ${result.epoch}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   },

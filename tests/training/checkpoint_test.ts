@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
+import { exists } from "@lib/util/_fs.ts";
 import * as tf from "@lib/tf.ts";
 import {
   checkpointBestEpoch,
@@ -112,19 +113,26 @@ Deno.test("loadCheckpoint() names a damaged or incomplete checkpoint", async () 
 
 Deno.test("saveCheckpoint() that fails part-way keeps the last good checkpoint", async () => {
   const dir = await savedDir();
-  const failing = {
-    optimizer: undefined,
-    save: async (handler: tf.io.IOHandler) => {
-      await handler.save!({ modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(0) });
+  const model = convolutionalModel([16, 16, 3]);
+  const { writeFile } = Deno;
+  // The disk fills up half-way through the weights.
+  Object.assign(Deno, {
+    writeFile: async (path: string | URL, data: Uint8Array) => {
+      await writeFile(path, data.subarray(0, data.length >> 1));
       throw new Error("disk full");
     },
-  } as unknown as tf.LayersModel;
-  await assertRejects(
-    () =>
-      saveCheckpoint(dir, failing, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } }),
-    Error,
-    "disk full",
-  );
+  });
+  try {
+    await assertRejects(
+      () =>
+        saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } }),
+      Error,
+      "disk full",
+    );
+  } finally {
+    Object.assign(Deno, { writeFile });
+    model.dispose();
+  }
   const loaded = await loadCheckpoint(dir);
   assertEquals(
     loaded.model.countParams(),
@@ -503,4 +511,188 @@ Deno.test("loadCheckpoint() refuses a damaged generator state, naming the file",
     Error,
     `Cannot load checkpoint "${dir}": checkpoint.json records a random generator state that is damaged (its S must hold each of the numbers 0..255 once)`,
   );
+});
+
+Deno.test("a checkpoint's files are what TF.js's own model.save() gives, optimizer included", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  await fitModel(model, x, y, { epochs: 1, batchSize: 4, log: null });
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save({
+    save: (a) => {
+      artifacts = a;
+      return Promise.resolve({
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" },
+      });
+    },
+  }, { includeOptimizer: true });
+  await saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } });
+  const json = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+  assertEquals(json.modelTopology, artifacts!.modelTopology);
+  assertEquals(json.trainingConfig, artifacts!.trainingConfig);
+  assertEquals(json.format, artifacts!.format);
+  assertEquals(json.generatedBy, artifacts!.generatedBy);
+  assertEquals(json.weightsManifest[0].weights, artifacts!.weightSpecs);
+  assert(
+    artifacts!.weightSpecs!.some((s) => s.group === "optimizer"),
+    "Adam's state is part of it",
+  );
+  const bytes = await Deno.readFile(join(dir, "weights.bin"));
+  assertEquals(bytes, new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
+
+// Holds every Deno.writeFile until `release()` is called.
+function holdingWrites() {
+  const { writeFile } = Deno;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  Object.assign(Deno, {
+    writeFile: async (...args: Parameters<typeof writeFile>) => {
+      held++;
+      await gate;
+      return writeFile(...args);
+    },
+  });
+  return {
+    get held() {
+      return held;
+    },
+    release: () => {
+      Object.assign(Deno, { writeFile });
+      release();
+    },
+  };
+}
+
+const epochResult = (epoch: number) => ({
+  epoch,
+  logs: { loss: 1, accuracy: 0 },
+  seconds: 1,
+  history: {
+    epoch: Array.from({ length: epoch }, (_, i) => i + 1),
+    loss: Array(epoch).fill(1),
+    accuracy: Array(epoch).fill(0),
+  },
+});
+
+Deno.test("checkpointEachEpoch() returns before the disk is written, recording the epoch as it ended", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const save = checkpointEachEpoch(dir, model, { seed: 3 });
+  const writes = holdingWrites();
+  const result = epochResult(1);
+  try {
+    await save(result);
+    for (let wait = 0; writes.held === 0 && wait < 1000; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assertEquals(writes.held, 1, "the weights are being written after the callback returned");
+    assertEquals(await exists(dir), false, "nothing is in place yet");
+    // The next epoch goes on meanwhile: its history grows.
+    result.history.epoch.push(2);
+    result.history.loss.push(0.5);
+    result.history.accuracy.push(1);
+  } finally {
+    writes.release();
+  }
+  await save.finish!();
+  const saved = await loadCheckpoint(dir);
+  assertEquals([saved.epoch, saved.history.epoch, saved.seed], [1, [1], 3]);
+  saved.model.dispose();
+  disposeModel(model);
+});
+
+Deno.test("loadCheckpoint() and saveCheckpoint() wait for a checkpoint still being written there", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const save = checkpointEachEpoch(dir, model);
+  const writes = holdingWrites();
+  try {
+    await save(epochResult(1));
+  } finally {
+    setTimeout(writes.release, 50);
+  }
+  const loaded = await loadCheckpoint(dir);
+  assertEquals(loaded.epoch, 1);
+  loaded.model.dispose();
+  await save(epochResult(2));
+  await saveCheckpoint(dir, model, epochResult(3));
+  const last = await loadCheckpoint(dir);
+  assertEquals(last.epoch, 3, "the later save is the one in place");
+  last.model.dispose();
+  await save.finish!();
+  disposeModel(model);
+});
+
+Deno.test("the best epoch's and the last epoch's checkpoints of one epoch read the weights once", async () => {
+  const [best, each] = [newDir(), newDir()];
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const getWeights = model.getWeights.bind(model);
+  let reads = 0;
+  model.getWeights = (trainableOnly?: boolean) => (reads++, getWeights(trainableOnly));
+  const callbacks = [checkpointBestEpoch(best, model), checkpointEachEpoch(each, model)];
+  const result = epochResult(1);
+  for (const callback of callbacks) await callback(result);
+  await Promise.all(callbacks.map((c) => c.finish!()));
+  assertEquals(reads, 1);
+  const [a, b] = [
+    await Deno.readFile(join(best, "weights.bin")),
+    await Deno.readFile(join(each, "weights.bin")),
+  ];
+  assertEquals(a, b);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() returns once its checkpoints are written, and reports one that failed", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  await fitModel(model, x, y, {
+    epochs: 2,
+    batchSize: 4,
+    log: null,
+    onEpochEnd: checkpointEachEpoch(dir, model),
+  });
+  const saved = await loadCheckpoint(dir);
+  assertEquals(saved.epoch, 2, "the last epoch's checkpoint is in place when fitModel returns");
+  saved.model.dispose();
+
+  const { writeFile } = Deno;
+  Object.assign(Deno, {
+    writeFile: (...args: Parameters<typeof writeFile>) =>
+      String(args[0]).endsWith("weights.bin")
+        ? Promise.reject(new Error("disk full"))
+        : writeFile(...args),
+  });
+  try {
+    await assertRejects(
+      () =>
+        fitModel(model, x, y, {
+          epochs: 3,
+          initialEpoch: 2,
+          history: saved.history,
+          batchSize: 4,
+          log: null,
+          onEpochEnd: checkpointEachEpoch(dir, model),
+        }),
+      Error,
+      "disk full",
+    );
+  } finally {
+    Object.assign(Deno, { writeFile });
+  }
+  const kept = await loadCheckpoint(dir);
+  assertEquals(kept.epoch, 2, "the good checkpoint stays");
+  kept.model.dispose();
+  tf.dispose([x, y]);
+  disposeModel(model);
 });
