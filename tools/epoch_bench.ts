@@ -10,10 +10,10 @@
 // same recipe in PyTorch (2 threads, channels_last, a test pass and a checkpoint after each
 // epoch). Rounds alternate which runs first. The summary gives medians over every epoch but each
 // run's first (which includes the warm-up, reported apart as firstEpochSeconds): the epoch's
-// seconds and its phases (training steps, validation, checkpoint; and gathering an epoch's
-// mini-batches, timed apart, which is part of the steps; and finishSeconds, the wait for the last
-// checkpoint, which is written while the next epoch trains, once the epochs are over), the ratio of our epoch to PyTorch's
-// (below 1 is faster), and the largest peak resident memory of the runs. For the baseline,
+// seconds and its phases (training steps, validation, checkpoint; gathering an epoch's
+// mini-batches, timed apart, which is part of the steps; finishSeconds, the wait after the last
+// epoch for its checkpoint, which the other epochs write while the next one trains), the ratio of
+// our epoch to PyTorch's (below 1 is faster), and the largest peak resident memory of the runs. For the baseline,
 // whose notebook trains 100 epochs, the projected 100 epochs as well.
 //
 // Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
