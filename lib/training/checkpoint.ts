@@ -189,6 +189,10 @@ interface Snapshot {
   weights: Uint8Array;
   /** Size and xxHash64 of both. */
   files: Record<string, FileDigest>;
+  /** The writes of this snapshot, until they are over (the weights buffer is reused after). */
+  writes: Promise<unknown>[];
+  /** Where a completed write put `weights.bin`, for later writes of the same snapshot to link. */
+  weightsAt?: string;
 }
 
 // The protected method of tfjs-layers' LayersModel that model.save() takes the training
@@ -196,6 +200,26 @@ interface Snapshot {
 interface WithTrainingConfig {
   getTrainingConfig(): tf.io.TrainingConfig;
 }
+
+// The wasm-heap backends (wasm, onednn) give a view of a tensor's values without copying them.
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+// Copies the values of `tensor` into `into` at `offset`, straight from the backend's memory where
+// it offers a view (wasm, onednn), else through a copy; resolves to the number of bytes.
+async function copyInto(tensor: tf.Tensor, into: Uint8Array, offset: number): Promise<number> {
+  const backend = tf.engine().backend as Partial<HeapBackend>;
+  const data = typeof backend.typedArrayFromHeap === "function"
+    ? backend.typedArrayFromHeap(tensor as unknown as tf.TensorInfo)
+    : await tensor.data();
+  into.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+  return data.byteLength;
+}
+
+// The last snapshot of each model, whose weights buffer the next one reuses once its writes are
+// over: a fresh 283 MB buffer costs a quarter of a second in page faults alone.
+const lastSnapshot = new WeakMap<tf.LayersModel, Snapshot>();
 
 /**
  * The files that `model.save(handler, { includeOptimizer: true })` would give, written as this
@@ -224,13 +248,11 @@ async function snapshotOf(model: tf.LayersModel): Promise<Snapshot> {
       weightSpecs.push({ name, shape: tensor.shape, dtype, ...(group && { group }) });
       total += tensor.size * BYTES[tensor.dtype];
     }
-    const weights = new Uint8Array(total);
+    const last = lastSnapshot.get(model);
+    if (last) await Promise.allSettled(last.writes);
+    const weights = last?.weights.length === total ? last.weights : new Uint8Array(total);
     let offset = 0;
-    for (const { tensor } of named) {
-      const data = await tensor.data();
-      weights.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
-      offset += data.byteLength;
-    }
+    for (const { tensor } of named) offset += await copyInto(tensor, weights, offset);
     const json: ModelJson = {
       modelTopology: model.toJSON(null, false) as object,
       weightsManifest: [{ paths: [WEIGHTS_FILE], weights: weightSpecs }],
@@ -240,11 +262,14 @@ async function snapshotOf(model: tf.LayersModel): Promise<Snapshot> {
       generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     };
     const modelBytes = new TextEncoder().encode(JSON.stringify(json));
-    return {
+    const snapshot: Snapshot = {
       model: modelBytes,
       weights,
       files: { [MODEL_FILE]: await digestOf(modelBytes), [WEIGHTS_FILE]: await digestOf(weights) },
+      writes: [],
     };
+    lastSnapshot.set(model, snapshot);
+    return snapshot;
   } finally {
     tf.dispose(optimizerWeights.filter((w) => w.name === "iter").map((w) => w.tensor));
   }
@@ -382,24 +407,36 @@ function checkRecord(dir: string, { epoch, history }: SaveOptions): void {
 }
 
 // Writes a snapshot and its record into `dir`: into a temporary folder beside it first, then
-// renamed into place, the checkpoint it replaces moved aside until then.
-async function writeCheckpoint(dir: string, snapshot: Snapshot, record: string): Promise<void> {
-  await Deno.mkdir(dirname(dir), { recursive: true });
-  await recover(dir);
-  await checkTarget(dir);
-  const { previous, temporary } = sideFolders(dir);
-  await Deno.mkdir(temporary);
-  try {
-    await Deno.writeFile(join(temporary, WEIGHTS_FILE), snapshot.weights);
-    await Deno.writeFile(join(temporary, MODEL_FILE), snapshot.model);
-    await Deno.writeTextFile(join(temporary, INFO_FILE), record);
-    if (await exists(dir)) await Deno.rename(dir, previous);
-    await Deno.rename(temporary, dir);
-    await Deno.remove(previous, { recursive: true }).catch(() => {});
-  } catch (error) {
-    await Deno.remove(temporary, { recursive: true }).catch(() => {});
-    throw error;
-  }
+// renamed into place, the checkpoint it replaces moved aside until then. A snapshot already
+// written elsewhere is linked rather than written again where the file system allows (its files
+// are never changed in place, so two folders can share them).
+function writeCheckpoint(dir: string, snapshot: Snapshot, record: string): Promise<void> {
+  const earlier = [...snapshot.writes];
+  const write = (async () => {
+    await Promise.allSettled(earlier);
+    await Deno.mkdir(dirname(dir), { recursive: true });
+    await recover(dir);
+    await checkTarget(dir);
+    const { previous, temporary } = sideFolders(dir);
+    await Deno.mkdir(temporary);
+    try {
+      const weightsFile = join(temporary, WEIGHTS_FILE);
+      const linked = snapshot.weightsAt !== undefined &&
+        await Deno.link(snapshot.weightsAt, weightsFile).then(() => true, () => false);
+      if (!linked) await Deno.writeFile(weightsFile, snapshot.weights);
+      await Deno.writeFile(join(temporary, MODEL_FILE), snapshot.model);
+      await Deno.writeTextFile(join(temporary, INFO_FILE), record);
+      if (await exists(dir)) await Deno.rename(dir, previous);
+      await Deno.rename(temporary, dir);
+      await Deno.remove(previous, { recursive: true }).catch(() => {});
+    } catch (error) {
+      await Deno.remove(temporary, { recursive: true }).catch(() => {});
+      throw error;
+    }
+    snapshot.weightsAt = join(dir, WEIGHTS_FILE);
+  })();
+  snapshot.writes.push(write);
+  return write;
 }
 
 // Saves still being written by the epoch callbacks, by resolved folder.

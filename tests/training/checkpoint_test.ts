@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { exists } from "@lib/util/_fs.ts";
+import { useBackend } from "@lib/backends/mod.ts";
 import * as tf from "@lib/tf.ts";
 import {
   checkpointBestEpoch,
@@ -513,37 +514,47 @@ Deno.test("loadCheckpoint() refuses a damaged generator state, naming the file",
   );
 });
 
-Deno.test("a checkpoint's files are what TF.js's own model.save() gives, optimizer included", async () => {
-  const dir = newDir();
-  const model = convolutionalModel([8, 8, 3]);
-  compileModel(model);
-  const { x, y } = data(8);
-  await fitModel(model, x, y, { epochs: 1, batchSize: 4, log: null });
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save({
-    save: (a) => {
-      artifacts = a;
-      return Promise.resolve({
-        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" },
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`a checkpoint's files are what TF.js's own model.save() gives, optimizer included (${backend})`, async () => {
+    await useBackend(backend, { log: null });
+    try {
+      const dir = newDir();
+      const model = convolutionalModel([8, 8, 3]);
+      compileModel(model);
+      const { x, y } = data(8);
+      await fitModel(model, x, y, { epochs: 1, batchSize: 4, log: null });
+      let artifacts: tf.io.ModelArtifacts | undefined;
+      await model.save({
+        save: (a) => {
+          artifacts = a;
+          return Promise.resolve({
+            modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" },
+          });
+        },
+      }, { includeOptimizer: true });
+      await saveCheckpoint(dir, model, {
+        epoch: 0,
+        history: { epoch: [], loss: [], accuracy: [] },
       });
-    },
-  }, { includeOptimizer: true });
-  await saveCheckpoint(dir, model, { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } });
-  const json = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
-  assertEquals(json.modelTopology, artifacts!.modelTopology);
-  assertEquals(json.trainingConfig, artifacts!.trainingConfig);
-  assertEquals(json.format, artifacts!.format);
-  assertEquals(json.generatedBy, artifacts!.generatedBy);
-  assertEquals(json.weightsManifest[0].weights, artifacts!.weightSpecs);
-  assert(
-    artifacts!.weightSpecs!.some((s) => s.group === "optimizer"),
-    "Adam's state is part of it",
-  );
-  const bytes = await Deno.readFile(join(dir, "weights.bin"));
-  assertEquals(bytes, new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
-  tf.dispose([x, y]);
-  disposeModel(model);
-});
+      const json = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+      assertEquals(json.modelTopology, artifacts!.modelTopology);
+      assertEquals(json.trainingConfig, artifacts!.trainingConfig);
+      assertEquals(json.format, artifacts!.format);
+      assertEquals(json.generatedBy, artifacts!.generatedBy);
+      assertEquals(json.weightsManifest[0].weights, artifacts!.weightSpecs);
+      assert(
+        artifacts!.weightSpecs!.some((s) => s.group === "optimizer"),
+        "Adam's state is part of it",
+      );
+      const bytes = await Deno.readFile(join(dir, "weights.bin"));
+      assertEquals(bytes, new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
+      tf.dispose([x, y]);
+      disposeModel(model);
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  });
+}
 
 // Holds every Deno.writeFile until `release()` is called.
 function holdingWrites() {
@@ -631,7 +642,7 @@ Deno.test("loadCheckpoint() and saveCheckpoint() wait for a checkpoint still bei
   disposeModel(model);
 });
 
-Deno.test("the best epoch's and the last epoch's checkpoints of one epoch read the weights once", async () => {
+Deno.test("the best epoch's and the last epoch's checkpoints of one epoch read the weights once and write them once", async () => {
   const [best, each] = [newDir(), newDir()];
   const model = convolutionalModel([8, 8, 3]);
   compileModel(model);
@@ -648,6 +659,11 @@ Deno.test("the best epoch's and the last epoch's checkpoints of one epoch read t
     await Deno.readFile(join(each, "weights.bin")),
   ];
   assertEquals(a, b);
+  const inodes = [
+    Deno.statSync(join(best, "weights.bin")).ino,
+    Deno.statSync(join(each, "weights.bin")).ino,
+  ];
+  assertEquals(inodes[0], inodes[1], "the second is a link to the first, not a second copy");
   disposeModel(model);
 });
 
