@@ -378,7 +378,9 @@ export async function fitModel(
       for (const callback of epochCallbacks) await callback(result);
     },
   };
-  const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "never" } as const;
+  // Yielding to the event loop after each step (a setImmediate) lets work that callbacks left
+  // running, such as a checkpoint being written, go on while the next epoch trains.
+  const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "batch" } as const;
   const batches = batchesOf(x, y, {
     batchSize,
     shuffle,
