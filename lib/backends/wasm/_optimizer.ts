@@ -1,8 +1,9 @@
-// The fused Adam update (lib/ops/adam.ts) for the `wasm` backend: one pass over each variable's
-// values in the WebAssembly heap (`onednn` inherits it).
+// The fused Adam update (lib/ops/adam.ts) for the `wasm` backend: one SIMD pass (_simd.c's
+// adam_update) over each variable's values in the WebAssembly heap (`onednn` inherits it).
 import * as tf from "../../tf.ts";
 import { heapOf } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
+import { simdKernels } from "./_simd.ts";
 
 /** The update of one variable: its new value, m and v (lib/ops/adam.ts has the inputs). */
 export function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
@@ -17,21 +18,25 @@ export function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const [w1, m1, v1] = outputs.map(view);
   // The constants as TF.js rounds them: float32 scalars.
   const f = Math.fround;
-  const b1 = f(attrs.beta1);
-  const b2 = f(attrs.beta2);
   const c1 = f(1 - a1[0]);
   const c2 = f(1 - a2[0]);
-  const r1 = f(1 - attrs.beta1);
-  const r2 = f(1 - attrs.beta2);
-  const epsilon = f(attrs.epsilon);
   // w - lr * (m / c1) / (sqrt(v / c2) + epsilon), with the divisions by c1 and c2 hoisted
-  const step = -attrs.learningRate / c1;
-  const root = 1 / Math.sqrt(c2);
-  for (let i = 0; i < g.length; i++) {
-    const gi = g[i];
-    const mi = (m1[i] = m0[i] * b1 + gi * r1);
-    const vi = (v1[i] = v0[i] * b2 + gi * gi * r2);
-    w1[i] = w0[i] + (step * mi) / (Math.sqrt(vi) * root + epsilon);
-  }
+  simdKernels(args.backend).adam_update(
+    w0.byteOffset,
+    m0.byteOffset,
+    v0.byteOffset,
+    g.byteOffset,
+    w1.byteOffset,
+    m1.byteOffset,
+    v1.byteOffset,
+    g.length,
+    f(attrs.beta1),
+    f(attrs.beta2),
+    f(1 - attrs.beta1),
+    f(1 - attrs.beta2),
+    -attrs.learningRate / c1,
+    1 / Math.sqrt(c2),
+    f(attrs.epsilon),
+  );
   return outputs;
 }

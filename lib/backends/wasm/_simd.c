@@ -272,3 +272,30 @@ void relu_grad(const f32 *dy, const f32 *x, f32 *out, int n) {
     out[i] = dy[i] * (v > 0 ? 1.0f : v != v ? v : 0.0f);
   }
 }
+
+// One step of Adam over n values, in float32: m1 = b1 m0 + r1 g, v1 = b2 v0 + r2 g², and
+// w1 = w0 + step m1 / (sqrt(v1) root + epsilon), where step = -learning rate / (1 - beta1^t) and
+// root = 1 / sqrt(1 - beta2^t) are the bias corrections taken out of the loop.
+void adam_update(const f32 *w0, const f32 *m0, const f32 *v0, const f32 *g, f32 *w1, f32 *m1,
+                 f32 *v1, int n, f32 b1, f32 b2, f32 r1, f32 r2, f32 step, f32 root,
+                 f32 epsilon) {
+  const vec B1 = splat(b1), B2 = splat(b2), R1 = splat(r1), R2 = splat(r2), S = splat(step),
+            Q = splat(root), E = splat(epsilon);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const vec gi = load(g + i);
+    const vec mi = wasm_f32x4_add(wasm_f32x4_mul(load(m0 + i), B1), wasm_f32x4_mul(gi, R1));
+    const vec vi = wasm_f32x4_add(wasm_f32x4_mul(load(v0 + i), B2),
+                                  wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), R2));
+    store(m1 + i, mi);
+    store(v1 + i, vi);
+    const vec denominator = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sqrt(vi), Q), E);
+    store(w1 + i, wasm_f32x4_add(load(w0 + i), wasm_f32x4_div(wasm_f32x4_mul(S, mi), denominator)));
+  }
+  for (; i < n; i++) {
+    const f32 gi = g[i];
+    const f32 mi = m1[i] = m0[i] * b1 + gi * r1;
+    const f32 vi = v1[i] = v0[i] * b2 + gi * gi * r2;
+    w1[i] = w0[i] + step * mi / (__builtin_sqrtf(vi) * root + epsilon);
+  }
+}

@@ -83,6 +83,23 @@ export interface SimdKernels {
     coefficients: number,
   ): void;
   relu_grad(dy: number, x: number, out: number, n: number): void;
+  adam_update(
+    w0: number,
+    m0: number,
+    v0: number,
+    g: number,
+    w1: number,
+    m1: number,
+    v1: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    r1: number,
+    r2: number,
+    step: number,
+    root: number,
+    epsilon: number,
+  ): void;
 }
 
 type EmscriptenBackend = { wasm: { asm: { memory: WebAssembly.Memory } } };
