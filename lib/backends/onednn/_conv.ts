@@ -4,6 +4,11 @@
 // to a slower im2col path). Filters are reordered into that layout when they change (the caller
 // names the filter's data with a key object: tensors are immutable, so the same key means the
 // same values), and filter gradients out of it on every call.
+//
+// The gradients of a 1x1 convolution of stride 1 without padding (most of ResNet-50's) are plain
+// matrix products over the rows of NHWC pixels, run as oneDNN's sgemm: for the filter gradient it
+// is about a third faster than the convolution primitive and its reorder (37 against 25 ms over
+// ResNet-50's nine such shapes at batch 32, on 2 cores), for the input gradient about a seventh.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -256,6 +261,45 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
   };
 }
 
+// Whether the convolution is a matrix product per pixel: 1x1, stride 1, no padding.
+function pointwise(g: ConvGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 &&
+    g.top === 0 && g.left === 0 && g.bottom === 0 && g.right === 0;
+}
+
+const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
+
+// Row-major c [m, n] = op(a) · op(b), through oneDNN's sgemm.
+function gemm(
+  dnnl: Dnnl,
+  [transA, transB]: [boolean, boolean],
+  [m, n, k]: [number, number, number],
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  what: string,
+): void {
+  writeInto(c, (target) =>
+    check(
+      dnnl.fn.dnnl_sgemm(
+        transA ? T : N,
+        transB ? T : N,
+        BigInt(m),
+        BigInt(n),
+        BigInt(k),
+        1,
+        pinned(a),
+        BigInt(transA ? m : k),
+        pinned(b),
+        BigInt(transB ? k : n),
+        0,
+        target,
+        BigInt(n),
+      ),
+      what,
+    ));
+}
+
 /** Conv2DBackpropInput; dilated convolutions and other layouts on wasm. */
 export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
   return (args) => {
@@ -266,6 +310,20 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
     if (!g) return wasmKernel("Conv2DBackpropInput", args);
     const { make, view } = heapOf(args);
     const dx = make(inputShape);
+    if (pointwise(g)) {
+      // dx [pixels, ci] = dy [pixels, co] · filter [ci, co]ᵀ
+      const what = `1x1 input gradient, ${describe(g)}`;
+      gemm(
+        dnnl,
+        [false, true],
+        [g.n * g.h * g.w, g.ci, g.co],
+        view(dy),
+        view(filter),
+        view(dx),
+        what,
+      );
+      return dx;
+    }
     plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), filter.dataId, view(dx));
     return dx;
   };
@@ -281,6 +339,12 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
     if (!g) return wasmKernel("Conv2DBackpropFilter", args);
     const { make, view } = heapOf(args);
     const dw = make(filterShape);
+    if (pointwise(g)) {
+      // dw [ci, co] = x [pixels, ci]ᵀ · dy [pixels, co]
+      const what = `1x1 filter gradient, ${describe(g)}`;
+      gemm(dnnl, [true, false], [g.ci, g.co, g.n * g.h * g.w], view(x), view(dy), view(dw), what);
+      return dw;
+    }
     plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
     return dw;
   };

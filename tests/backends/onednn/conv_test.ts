@@ -13,6 +13,9 @@ const CASES: Case[] = [
   [[2, 6, 6, 3], 3, 1, "same", 1],
   [[2, 12, 12, 3], 4, 2, "same", 2],
   [[1, 10, 9, 3], 2, 2, "same", 4],
+  // 1x1 of stride 1, whose gradients are matrix products (sgemm), with ResNet-like channels.
+  [[2, 5, 5, 16], 1, 1, "same", 24],
+  [[3, 4, 3, 40], 1, 1, "valid", 8],
 ];
 
 const ignore = !onednn.available;
