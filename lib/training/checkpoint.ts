@@ -565,16 +565,24 @@ function savingAfter(
 ): EpochCallback {
   const key = resolve(dir);
   let pending: Promise<void> | null = null;
-  const finish = async () => {
+  const previousWrite = async () => {
     const last = pending;
     pending = null;
     await last;
+  };
+  // Once training is over: the last write, and the model's reusable buffer is let go.
+  const finish = async () => {
+    try {
+      await previousWrite();
+    } finally {
+      lastSnapshot.delete(model);
+    }
   };
   const callback = async (result: EpochResult) => {
     if (!when(result)) return;
     const options = { epoch: result.epoch, history: result.history, seed };
     checkRecord(dir, options);
-    await finish();
+    await previousWrite();
     await settled(dir);
     const snapshot = await snapshotAfter(result, model);
     const write = writeCheckpoint(dir, snapshot, recordOf(options, snapshot.files));
