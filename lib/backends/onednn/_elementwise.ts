@@ -8,14 +8,7 @@ import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import * as tf from "../../tf.ts";
 import { heapOf } from "../_heap.ts";
 import { type KernelArgs, wasmKernel } from "../_kernel.ts";
-import {
-  Cache,
-  denseDesc,
-  descPointer as ptr,
-  pinned,
-  Primitive,
-  writeInto,
-} from "./_primitive.ts";
+import { Cache, denseDesc, descPointer as ptr, gemm, pinned, Primitive } from "./_primitive.ts";
 
 /** Tensors with fewer values than this stay on the WebAssembly kernels. */
 export const NATIVE_MIN_SIZE = 1 << 15;
@@ -106,26 +99,9 @@ export function sumRowsInto(
   dst: Float32Array,
 ): void {
   if (ones.length < rows) ones = new Float32Array(Math.max(rows, 64)).fill(1);
-  const N = "N".charCodeAt(0);
-  writeInto(dst, (target) =>
-    check(
-      dnnl.fn.dnnl_sgemm(
-        N,
-        N,
-        1n,
-        BigInt(columns),
-        BigInt(rows),
-        mean ? 1 / rows : 1,
-        ones,
-        BigInt(rows),
-        x,
-        BigInt(columns),
-        0,
-        target,
-        BigInt(columns),
-      ),
-      `sum of [${rows}, ${columns}] over its rows`,
-    ));
+  // dst [1, columns] = (1 or 1 / rows) · ones [1, rows] · x [rows, columns]
+  const what = `sum of [${rows}, ${columns}] over its rows`;
+  gemm(dnnl, [false, false], [1, columns, rows], ones, x, dst, what, mean ? 1 / rows : 1);
 }
 
 const size = tf.util.sizeFromShape;

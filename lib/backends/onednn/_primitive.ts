@@ -75,6 +75,43 @@ export function writeInto(out: Float32Array, fill: (target: Float32Array) => voi
   out.set(target.subarray(0, out.length));
 }
 
+const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
+
+/**
+ * Row-major c [m, n] = alpha · op(a) · op(b), op transposing where `trans` says, through oneDNN's
+ * sgemm; `what` names the product in an error.
+ */
+export function gemm(
+  dnnl: Dnnl,
+  [transA, transB]: [boolean, boolean],
+  [m, n, k]: [number, number, number],
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  what: string,
+  alpha = 1,
+): void {
+  writeInto(c, (target) =>
+    check(
+      dnnl.fn.dnnl_sgemm(
+        transA ? T : N,
+        transB ? T : N,
+        BigInt(m),
+        BigInt(n),
+        BigInt(k),
+        alpha,
+        pinned(a),
+        BigInt(transA ? m : k),
+        pinned(b),
+        BigInt(transB ? k : n),
+        0,
+        target,
+        BigInt(n),
+      ),
+      what,
+    ));
+}
+
 /** A created primitive; `destroy()` frees its native objects. */
 export class Primitive {
   private readonly cell = new BigUint64Array(1);
