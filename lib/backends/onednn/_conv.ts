@@ -10,6 +10,12 @@
 // shapes at batch 32, on 2 cores, filter gradients took 20.5 ms against the primitive's 29.5 (its
 // reorder included) and input gradients 17.8 against 22.0; forward passes stay on the primitive,
 // which was as fast or faster there.
+//
+// Where oneDNN has no direct kernel for a filter gradient, its primitive is its own im2col + gemm,
+// which is slow for ResNet-50's last 3x3 convolutions (2x2 pixels, 512 channels: 30 to 55 ms a
+// call, plus a copy of the gradient). There this module lays the input windows out as rows itself
+// (im2col) and runs one sgemm: 5.6 ms. Everywhere else in ResNet-50 the primitive was as fast or
+// faster than that lowering.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -54,6 +60,8 @@ export class ConvPlan {
   private forward?: Direction;
   private backwardData?: Direction;
   private backwardWeights?: Direction;
+  // Instead of backwardWeights where oneDNN's is its im2col + gemm: the rows of input windows.
+  private columns?: Float32Array;
 
   constructor(readonly dnnl: Dnnl, readonly g: ConvGeometry, readonly withBias: boolean) {
     this.what = `convolution ${describe(g)}`;
@@ -79,8 +87,7 @@ export class ConvPlan {
   }
 
   // A primitive and its weights reorder (into its layout, or for gradients out of it).
-  private direction(desc: Uint8Array, kind: string, hint: Pointer, gradient: boolean): Direction {
-    const op = Primitive.create(this.dnnl, desc, `${kind} ${this.what}`, hint);
+  private direction(op: Primitive, gradient: boolean): Direction {
     const query = gradient ? DNNL.query.diffWeights : DNNL.query.weights;
     const blocked = op.md(query);
     const user = ptr(this.user.weights);
@@ -107,7 +114,7 @@ export class ConvPlan {
         left,
         right,
       ), "forward");
-    this.forward = this.direction(desc, "forward", null, false);
+    this.forward = this.direction(Primitive.create(this.dnnl, desc, `forward ${this.what}`), false);
     return this.forward;
   }
 
@@ -129,12 +136,14 @@ export class ConvPlan {
         ),
       "input-gradient",
     );
-    this.backwardData = this.direction(desc, "input-gradient", hint, false);
+    const op = Primitive.create(this.dnnl, desc, `input-gradient ${this.what}`, hint);
+    this.backwardData = this.direction(op, false);
     return this.backwardData;
   }
 
-  private ensureBackwardWeights(): Direction {
+  private ensureBackwardWeights(): Direction | Float32Array {
     if (this.backwardWeights) return this.backwardWeights;
+    if (this.columns) return this.columns;
     const hint = this.ensureForward().op.pd;
     const [strides, left, right] = this.geometryArrays;
     const desc = this.descriptor(
@@ -152,7 +161,13 @@ export class ConvPlan {
         ),
       "filter-gradient",
     );
-    this.backwardWeights = this.direction(desc, "filter-gradient", hint, true);
+    const op = Primitive.create(this.dnnl, desc, `filter-gradient ${this.what}`, hint);
+    if (IM2COL_GEMM.test(op.implementation())) {
+      op.destroy();
+      this.columns = new Float32Array(columnCount(this.g));
+      return this.columns;
+    }
+    this.backwardWeights = this.direction(op, true);
     return this.backwardWeights;
   }
 
@@ -203,6 +218,7 @@ export class ConvPlan {
   /** dw (HWIO) = filter gradient of the convolution, from x and dy (NHWC). */
   backwardWeightsInto(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
     const b = this.ensureBackwardWeights();
+    if (b instanceof Float32Array) return filterGradientByColumns(this.dnnl, this.g, x, dy, dw, b);
     b.op.execute([
       [DNNL.arg.src, ptr(this.user.src), pinned(x)],
       [DNNL.arg.diffDst, ptr(this.user.dst), pinned(dy)],
@@ -215,13 +231,84 @@ export class ConvPlan {
       ]));
   }
 
+  /** How filter gradients are computed here: oneDNN's primitive, or im2col + sgemm (above). */
+  filterGradientMethod(): "primitive" | "columns" {
+    return this.ensureBackwardWeights() instanceof Float32Array ? "columns" : "primitive";
+  }
+
   /** Frees the primitives. */
   destroy(): void {
+    this.columns = undefined;
     for (const d of [this.forward, this.backwardData, this.backwardWeights]) {
       d?.op.destroy();
       d?.reorder.destroy();
     }
   }
+}
+
+// oneDNN's names of its im2col + gemm convolutions ("gemm:jit", "x64:gemm:jit"; not "brgemm"
+// ones, which are direct kernels).
+const IM2COL_GEMM = /(^|:)gemm:/;
+
+/** Values in the rows of input windows of a convolution: one row per output pixel. */
+function columnCount(g: ConvGeometry): number {
+  return g.n * g.oh * g.ow * g.kh * g.kw * g.ci;
+}
+
+/**
+ * dw (HWIO) = filter gradient of the convolution as one matrix product: `columns` (at least
+ * {@link columnCount} values) gets one row per output pixel holding the input window it reads,
+ * [kh, kw, ci] with zeros where the window lies in the padding; then dw [kh·kw·ci, co] =
+ * columnsᵀ · dy [pixels, co].
+ */
+export function filterGradientByColumns(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  x: Float32Array,
+  dy: Float32Array,
+  dw: Float32Array,
+  columns: Float32Array,
+): void {
+  const run = g.kw * g.ci;
+  let at = 0;
+  for (let b = 0; b < g.n; b++) {
+    for (let p = 0; p < g.oh; p++) {
+      for (let q = 0; q < g.ow; q++) {
+        const j0 = q * g.sw - g.left;
+        const inside = j0 >= 0 && j0 + g.kw <= g.w;
+        for (let a = 0; a < g.kh; a++, at += run) {
+          const i = p * g.sh - g.top + a;
+          if (i < 0 || i >= g.h) {
+            columns.fill(0, at, at + run);
+            continue;
+          }
+          const row = (b * g.h + i) * g.w;
+          if (inside) {
+            // the window's row is kw whole pixels side by side in x
+            const from = (row + j0) * g.ci;
+            columns.set(x.subarray(from, from + run), at);
+            continue;
+          }
+          for (let c = 0; c < g.kw; c++) {
+            const j = j0 + c;
+            const to = at + c * g.ci;
+            if (j < 0 || j >= g.w) columns.fill(0, to, to + g.ci);
+            else columns.set(x.subarray((row + j) * g.ci, (row + j + 1) * g.ci), to);
+          }
+        }
+      }
+    }
+  }
+  const taps = g.kh * g.kw * g.ci;
+  gemm(
+    dnnl,
+    [true, false],
+    [taps, g.co, g.n * g.oh * g.ow],
+    columns,
+    dy,
+    dw,
+    `filter gradient by columns, ${describe(g)}`,
+  );
 }
 
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());

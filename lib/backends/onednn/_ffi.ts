@@ -49,6 +49,7 @@ export const DNNL = {
   },
   convolutionDirect: 1,
   query: {
+    implInfo: 8,
     src: 129,
     diffSrc: 130,
     weights: 131,
@@ -204,6 +205,7 @@ const SYMBOLS = {
     parameters: ["buffer", "pointer", "pointer", "pointer", "pointer", "pointer"],
     result: "i32",
   },
+  dnnl_primitive_desc_query: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
   dnnl_primitive_desc_query_md: { parameters: ["pointer", "i32", "i32"], result: "pointer" },
   dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
   dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },

@@ -157,6 +157,17 @@ export class Primitive {
     return this.dnnl.fn.dnnl_primitive_desc_query_md(this.pd, query, 0);
   }
 
+  /** The name of the implementation oneDNN chose, such as "jit:avx2" or "x64:gemm:jit". */
+  implementation(): string {
+    const cell = new BigUint64Array(1);
+    check(
+      this.dnnl.fn.dnnl_primitive_desc_query(this.pd, DNNL.query.implInfo, 0, cell),
+      `${this.what}: implementation query`,
+    );
+    const name = Deno.UnsafePointer.create(cell[0]);
+    return name ? new Deno.UnsafePointerView(name).getCString() : "";
+  }
+
   /** Size in bytes of the memory the primitive uses for `query`. */
   bytes(query: number): number {
     return Number(this.dnnl.fn.dnnl_memory_desc_get_size(this.md(query)));

@@ -2,6 +2,9 @@ import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { CONV_CASES } from "../../_compare.ts";
 import { onednn, randomData, relativeError, runOn } from "./_compare.ts";
+import { ConvPlan, filterGradientByColumns } from "@lib/backends/onednn/_conv.ts";
+import { convGeometry } from "@lib/backends/_conv_geometry.ts";
+import { openDnnl } from "@lib/backends/onednn/_ffi.ts";
 
 const TOLERANCE = 1e-5;
 
@@ -16,6 +19,9 @@ const CASES: Case[] = [
   // 1x1 of stride 1, whose gradients are matrix products (sgemm), with ResNet-like channels.
   [[2, 5, 5, 16], 1, 1, "same", 24],
   [[3, 4, 3, 40], 1, 1, "valid", 8],
+  // 3x3 over 2x2 pixels (ResNet-50's last stage), whose filter gradient oneDNN runs as its
+  // im2col + gemm, replaced by this project's (the test below checks that it is taken).
+  [[2, 2, 2, 16], 3, 1, "same", 8],
 ];
 
 const ignore = !onednn.available;
@@ -120,3 +126,58 @@ Deno.test({
     assert(relativeError(expected.values[1], expected.values[0]) > 0.1, "the filters differ");
   },
 });
+
+Deno.test({
+  name: "the filter gradient of a 3x3 convolution over 2x2 pixels is im2col + sgemm on onednn",
+  ignore,
+  fn() {
+    const dnnl = openDnnl()!;
+    const method = (shape: number[], k: number) => {
+      const g = convGeometry(shape, [k, k, shape[3], 8], { strides: 1, pad: "same" })!;
+      const plan = new ConvPlan(dnnl, g, false);
+      const m = plan.filterGradientMethod();
+      plan.destroy();
+      return m;
+    };
+    assertEquals(method([2, 2, 2, 16], 3), "columns");
+    assertEquals(method([2, 6, 6, 16], 3), "primitive");
+  },
+});
+
+// Geometries for the lowering itself: strides, asymmetric 'same' padding, windows partly outside
+// on every side, a 7x7 stem-like filter, rectangular inputs.
+const COLUMN_CASES: [number[], number[], number, "same" | "valid"][] = [
+  [[2, 2, 2, 16], [3, 3, 16, 8], 1, "same"],
+  [[2, 7, 6, 5], [3, 3, 5, 4], 2, "same"],
+  [[1, 8, 8, 3], [4, 4, 3, 6], 2, "same"],
+  [[2, 13, 11, 3], [7, 7, 3, 5], 2, "valid"],
+  [[2, 5, 5, 6], [1, 1, 6, 7], 2, "valid"],
+];
+
+for (const [xShape, wShape, s, pad] of COLUMN_CASES) {
+  Deno.test({
+    name: `filterGradientByColumns matches cpu's filter gradient: x ${xShape}, filter ${wShape}, ` +
+      `stride ${s}, ${pad}`,
+    ignore,
+    async fn() {
+      const g = convGeometry(xShape, wShape, { strides: s, pad })!;
+      const x = randomData(xShape, 5);
+      const dy = randomData([g.n, g.oh, g.ow, g.co], 6);
+      const expected = await runOn("cpu", (a: tf.Tensor, b: tf.Tensor) => [
+        tf.engine().runKernel("Conv2DBackpropFilter", { x: a, dy: b }, {
+          strides: [s, s],
+          pad,
+          dataFormat: "NHWC",
+          dilations: [1, 1],
+          filterShape: wShape,
+        }) as tf.Tensor,
+      ], [x, dy]);
+      const dw = new Float32Array(wShape.reduce((a, b) => a * b));
+      // NaN where im2col does not write: every value must be set, the padding's zeros included
+      const columns = new Float32Array(g.n * g.oh * g.ow * g.kh * g.kw * g.ci).fill(NaN);
+      filterGradientByColumns(openDnnl()!, g, x.values, dy.values, dw, columns);
+      const error = relativeError(dw, expected.values[0]);
+      assert(error < TOLERANCE, `relative error ${error}`);
+    },
+  });
+}
