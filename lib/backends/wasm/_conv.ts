@@ -18,7 +18,7 @@ import * as tf from "../../tf.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
 import { originalKernel, Scope, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
-import { rotateAndSwap, scatter, subsample, transpose2d } from "./_layout.ts";
+import { rotateAndSwap, scatter, subsample, transpose2d } from "../_layout.ts";
 import { simdKernels } from "./_simd.ts";
 
 export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {

@@ -5,7 +5,7 @@
 import * as tf from "../../tf.ts";
 import { originalKernel, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
-import { tile } from "./_layout.ts";
+import { tile } from "../_layout.ts";
 
 export function gatherV2(args: KernelArgs): tf.TensorInfo {
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };

@@ -1,5 +1,5 @@
 // Data-layout operations in plain JavaScript on heap arrays (they move memory, no arithmetic), used
-// around the WebAssembly kernels that do the arithmetic.
+// around the kernels that do the arithmetic (WebAssembly in wasm/, native in onednn/).
 
 /** filter [kh, kw, ci, co] -> [kh, kw, co, ci], rotated by 180° in (kh, kw). */
 export function rotateAndSwap(
