@@ -66,11 +66,16 @@ export function pinned(values: Float32Array): Float32Array {
 
 /**
  * Runs `fill` on an array that native code writes: `out` itself, or for a small `out` a larger
- * array whose first values are copied back.
+ * array whose first values are copied back (and, with `read`, copied in first).
  */
-export function writeInto(out: Float32Array, fill: (target: Float32Array) => void): void {
+export function writeInto(
+  out: Float32Array,
+  fill: (target: Float32Array) => void,
+  read = false,
+): void {
   if (out.byteLength > SMALL_BYTES) return fill(out);
   const target = new Float32Array(SMALL_BYTES / 2);
+  if (read) target.set(out);
   fill(target);
   out.set(target.subarray(0, out.length));
 }
@@ -78,8 +83,8 @@ export function writeInto(out: Float32Array, fill: (target: Float32Array) => voi
 const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
 
 /**
- * Row-major c [m, n] = alpha · op(a) · op(b), op transposing where `trans` says, through oneDNN's
- * sgemm; `what` names the product in an error.
+ * Row-major c [m, n] = alpha · op(a) · op(b) + beta · c, op transposing where `trans` says,
+ * through oneDNN's sgemm; `what` names the product in an error.
  */
 export function gemm(
   dnnl: Dnnl,
@@ -90,6 +95,7 @@ export function gemm(
   c: Float32Array,
   what: string,
   alpha = 1,
+  beta = 0,
 ): void {
   writeInto(c, (target) =>
     check(
@@ -104,12 +110,12 @@ export function gemm(
         BigInt(transA ? m : k),
         pinned(b),
         BigInt(transB ? k : n),
-        0,
+        beta,
         target,
         BigInt(n),
       ),
       what,
-    ));
+    ), beta !== 0);
 }
 
 /** A created primitive; `destroy()` frees its native objects. */

@@ -19,6 +19,11 @@ const CASES: Case[] = [
   // 1x1 of stride 1, whose gradients are matrix products (sgemm), with ResNet-like channels.
   [[2, 5, 5, 16], 1, 1, "same", 24],
   [[3, 4, 3, 40], 1, 1, "valid", 8],
+  // 1x1 with strides and no padding, matrix products over every s-th pixel (odd, even, stride 3).
+  [[2, 5, 5, 16], 1, 2, "valid", 24],
+  [[2, 6, 7, 8], 1, 2, "same", 4],
+  [[1, 7, 7, 12], 1, 3, "valid", 5],
+  [[2, 8, 8, 16], 1, 2, "valid", 32],
   // 3x3 over 2x2 pixels (ResNet-50's last stage), whose filter gradient oneDNN runs as its
   // im2col + gemm, replaced by this project's (the test below checks that it is taken).
   [[2, 2, 2, 16], 3, 1, "same", 8],
@@ -141,6 +146,24 @@ Deno.test({
     };
     assertEquals(method([2, 2, 2, 16], 3), "columns");
     assertEquals(method([2, 6, 6, 16], 3), "primitive");
+  },
+});
+
+Deno.test({
+  name: "a strided 1x1 forward pass is sgemm on onednn where oneDNN has no 1x1 kernel for it",
+  ignore,
+  fn() {
+    const dnnl = openDnnl()!;
+    const by1x1 = (shape: number[], co: number) => {
+      const g = convGeometry(shape, [1, 1, shape[3], co], { strides: 2, pad: "valid" })!;
+      const plan = new ConvPlan(dnnl, g, true);
+      const kernel = plan.forwardBy1x1Kernel;
+      plan.destroy();
+      return kernel;
+    };
+    // both branches are taken by the cases above
+    assertEquals(by1x1([2, 5, 5, 16], 24), false);
+    assertEquals(by1x1([2, 8, 8, 16], 32), true);
   },
 });
 
