@@ -17,6 +17,11 @@ export const BATCH_NORM_TRAINING = "BatchNormTraining";
  * doffset (oneDNN asks for the offset, though the gradients do not depend on it). */
 export const BATCH_NORM_TRAINING_GRAD = "BatchNormTrainingGrad";
 
+/** Kernel name of the update of a layer's moving averages: inputs movingMean, movingVariance,
+ * mean, variance; attribute decay (1 - momentum); outputs the new moving mean and variance,
+ * `moving - (moving - batch) · decay` in float32 as TF.js's three kernels per average compute it. */
+export const MOVING_AVERAGES = "BatchNormMovingAverages";
+
 /** Throws a clear error unless the kernels handle `x`: float32 NHWC, nothing empty. */
 export function checkBatchNormInput(x: tf.TensorInfo): void {
   if (x.dtype !== "float32" || x.shape.length !== 4 || !x.shape.every((d) => d > 0)) {
@@ -111,6 +116,22 @@ export function batchNormLayerCall(
       state.epsilon,
     );
     const decay = 1 - state.momentum;
+    if (tf.getKernel(MOVING_AVERAGES, tf.getBackend())) {
+      // one kernel for both averages, where TF.js runs six (and makes a scalar for each product)
+      const [movingMean, movingVariance] = tf.engine().runKernel(
+        MOVING_AVERAGES,
+        {
+          movingMean: state.movingMean.read(),
+          movingVariance: state.movingVariance.read(),
+          mean,
+          variance,
+        } as unknown as tf.NamedTensorMap,
+        { decay },
+      ) as tf.Tensor[];
+      state.movingMean.write(movingMean);
+      state.movingVariance.write(movingVariance);
+      return y;
+    }
     for (
       const [variable, value] of [[state.movingMean, mean], [
         state.movingVariance,

@@ -1,8 +1,9 @@
 // The training-mode batch normalisation kernels of lib/ops/batch_norm.ts for the `wasm` backend:
-// the SIMD code of _simd.c, working on the tensors in the WebAssembly heap.
+// the SIMD code of _simd.c, working on the tensors in the WebAssembly heap, and the update of the
+// moving averages (a few thousand values a layer) in JavaScript on the same memory.
 import * as tf from "../../tf.ts";
 import { checkBatchNormInput } from "../../ops/batch_norm.ts";
-import { Scope, type WasmBackend } from "../_heap.ts";
+import { heapOf, Scope, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
 
@@ -72,4 +73,21 @@ export function batchNormBackward(args: KernelArgs): tf.TensorInfo[] {
     p(coefficients),
   );
   return scope.results([dx, dscale, doffset]);
+}
+
+/** The new moving mean and variance, each `moving - (moving - batch) · decay` in float32. */
+export function movingAverages(args: KernelArgs): tf.TensorInfo[] {
+  const { movingMean, movingVariance, mean, variance } = args.inputs as Record<
+    string,
+    tf.TensorInfo
+  >;
+  const decay = Math.fround(args.attrs?.decay as number);
+  const { make, view } = heapOf(args);
+  return [[movingMean, mean], [movingVariance, variance]].map(([moving, batch]) => {
+    const out = make(moving.shape);
+    const [m, b, o] = [moving, batch, out].map(view);
+    // every step rounded to float32, as TF.js's Sub, Mul and Sub kernels round it
+    for (let i = 0; i < o.length; i++) o[i] = m[i] - Math.fround(Math.fround(m[i] - b[i]) * decay);
+    return out;
+  });
 }

@@ -7,6 +7,7 @@ import { ADAM_UPDATE, registerFusedAdamClass } from "../../ops/adam.ts";
 import {
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
+  MOVING_AVERAGES,
   registerBatchNormGradient,
 } from "../../ops/batch_norm.ts";
 import { registerReluGradient, RELU_GRAD } from "../../ops/relu_grad.ts";
@@ -14,7 +15,7 @@ import { keepOriginal } from "../_heap.ts";
 import type { KernelEntry } from "../_kernel.ts";
 import { conv2DBackpropFilter, conv2DBackpropInput } from "./_conv.ts";
 import { maxPoolGrad } from "./_pooling.ts";
-import { batchNormBackward, batchNormForward } from "./_batch_norm.ts";
+import { batchNormBackward, batchNormForward, movingAverages } from "./_batch_norm.ts";
 import { add, cast, identity, reduceLeading, reluGrad } from "./_elementwise.ts";
 import { gatherV2, tileKernel } from "./_gather.ts";
 import { batchMatMul } from "./_matmul.ts";
@@ -27,6 +28,7 @@ export const WASM_KERNELS: readonly KernelEntry[] = [
   { name: "MaxPoolGrad", family: "pooling", kernel: maxPoolGrad },
   { name: BATCH_NORM_TRAINING, family: "batch normalisation", kernel: batchNormForward },
   { name: BATCH_NORM_TRAINING_GRAD, family: "batch normalisation", kernel: batchNormBackward },
+  { name: MOVING_AVERAGES, family: "batch normalisation", kernel: movingAverages },
   { name: "Identity", family: "element-wise", kernel: identity },
   { name: "Add", family: "element-wise", kernel: add },
   { name: "Cast", family: "element-wise", kernel: cast },

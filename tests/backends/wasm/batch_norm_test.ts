@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { batchNormTraining } from "@lib/ops/batch_norm.ts";
+import { batchNormTraining, MOVING_AVERAGES } from "@lib/ops/batch_norm.ts";
+import { batchNormalization } from "@lib/training/_batch_norm_layer.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
 import { randomData, relativeError, runOn } from "../../_compare.ts";
@@ -76,4 +77,59 @@ for (const shape of SHAPES) {
       });
     });
   }
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(`${MOVING_AVERAGES} on ${backend} equals TF.js's Sub, Mul and Sub on cpu, bit for bit`, async () => {
+    const decay = 1 - 0.99;
+    const data = [
+      randomData([37], 1),
+      randomData([37], 2),
+      randomData([37], 3),
+      randomData([37], 4),
+    ];
+    data[1].values.forEach((v, i) => (data[1].values[i] = Math.abs(v) + 0.5));
+    const expected = await runOn("cpu", (mm, mv, m, v) => [
+      tf.sub(mm, tf.mul(tf.sub(mm, m), decay)),
+      tf.sub(mv, tf.mul(tf.sub(mv, v), decay)),
+    ], data);
+    const actual = await runOn(
+      backend,
+      (movingMean, movingVariance, mean, variance) =>
+        tf.engine().runKernel(
+          MOVING_AVERAGES,
+          { movingMean, movingVariance, mean, variance },
+          { decay },
+        ) as tf.Tensor[],
+      data,
+    );
+    assertEquals(actual.leaked, 0, "tensors leaked");
+    assertEquals(actual.values, expected.values);
+  });
+
+  Deno.test(`a BatchNormalization layer in training on ${backend} updates its moving averages as on cpu`, async () => {
+    const x = randomData([4, 3, 3, 6], 5);
+    x.values.forEach((v, i) => (x.values[i] = 2 * v + 1));
+    const averages = async (name: string) => {
+      await tf.setBackend(name);
+      const layer = batchNormalization();
+      const input = tf.tensor(x.values, x.shape);
+      for (let step = 0; step < 3; step++) {
+        tf.dispose(layer.apply(input, { training: true }) as tf.Tensor);
+      }
+      const [, , mean, variance] = layer.getWeights();
+      const values = [await mean.data(), await variance.data()];
+      input.dispose();
+      layer.dispose();
+      return values;
+    };
+    const expected = await averages("cpu");
+    const actual = await averages(backend);
+    ["moving mean", "moving variance"].forEach((label, i) => {
+      const error = relativeError(actual[i] as Float32Array, expected[i] as Float32Array);
+      assert(error < TOLERANCE, `${label}: relative error ${error}`);
+    });
+    // they moved from their initial zeros and ones
+    assert(relativeError(expected[0] as Float32Array, new Float32Array(6)) > 0.5);
+  });
 }
