@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { projectRoot } from "./util/_paths.ts";
-import { type EnvReader, readEnv } from "./util/_env.ts";
+import { type EnvReader, readEnv, readPositiveInteger } from "./util/_env.ts";
 
 /** The training settings of a notebook. */
 export interface TrainingSettings {
@@ -22,17 +22,6 @@ export interface TrainingSettings {
 
 /** Where {@linkcode trainingSettings} reads overrides from: a function from name to value. */
 export type { EnvReader };
-
-function readPositiveInteger(env: EnvReader, name: string): number | undefined {
-  const text = env(name);
-  if (text === undefined || text.trim() === "") return undefined;
-  // Digits only: Number() would also take "1e2", "0x10" or "+4".
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`Cannot read ${name}="${text}": expected a positive integer`);
-  }
-  return value;
-}
 
 function readSwitch(env: EnvReader, name: string): boolean | undefined {
   const text = env(name);

@@ -16,3 +16,18 @@ export function readEnv(name: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The positive integer in the variable `name` (read by `env`), or `undefined` when it is unset or
+ * blank; anything else is a `RangeError` naming the variable and its value.
+ */
+export function readPositiveInteger(env: EnvReader, name: string): number | undefined {
+  const text = env(name);
+  if (text === undefined || text.trim() === "") return undefined;
+  // Digits only: Number() would also take "1e2", "0x10" or "+4".
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Cannot read ${name}="${text}": expected a positive integer`);
+  }
+  return value;
+}
