@@ -1,7 +1,8 @@
 // The SIMD kernels of _simd.c, instantiated on the wasm backend's own memory so that they read
-// and write its tensors in place. Arguments are byte offsets into that memory (a tensor's
-// `typedArrayFromHeap(...).byteOffset`) and sizes; see _simd.c for what each computes.
-import { SIMD_WASM_BASE64 } from "./_simd_binary.ts";
+// and write its tensors in place. They run on the main thread; the backend's worker threads, where
+// it has them, only work inside TF.js's own kernels. Arguments are byte offsets into that memory
+// (a tensor's `typedArrayFromHeap(...).byteOffset`) and sizes; see _simd.c for what each computes.
+import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from "./_simd_binary.ts";
 
 /** The kernels of _simd.c (pointers are byte offsets into the backend's memory). */
 export interface SimdKernels {
@@ -102,23 +103,38 @@ export interface SimdKernels {
   ): void;
 }
 
-type EmscriptenBackend = { wasm: { asm: { memory: WebAssembly.Memory } } };
+// The backend's memory: exported by the one-thread build, created in JavaScript (and shared with
+// the worker threads) by the multi-threaded one.
+type EmscriptenBackend = {
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+};
 
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<string, WebAssembly.Module>();
 const instances = new WeakMap<object, SimdKernels>();
+
+function compile(base64: string): WebAssembly.Module {
+  let module = compiled.get(base64);
+  if (!module) {
+    module = new WebAssembly.Module(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+    compiled.set(base64, module);
+  }
+  return module;
+}
 
 /** The SIMD kernels working on the memory of `backend`, a wasm backend instance. */
 export function simdKernels(backend: object): SimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(
-      Uint8Array.from(atob(SIMD_WASM_BASE64), (c) => c.charCodeAt(0)),
-    );
-    const memory = (backend as EmscriptenBackend).wasm?.asm?.memory;
+    const wasm = (backend as EmscriptenBackend).wasm;
+    const memory = wasm?.wasmMemory ?? wasm?.asm?.memory;
     if (!(memory instanceof WebAssembly.Memory)) {
-      throw new Error("The wasm backend's memory was not found (wasm.asm.memory)");
+      throw new Error(
+        "The wasm backend's memory was not found (wasm.wasmMemory or wasm.asm.memory)",
+      );
     }
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } })
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    const module = compile(shared ? SIMD_SHARED_WASM_BASE64 : SIMD_WASM_BASE64);
+    kernels = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as SimdKernels;
     instances.set(backend, kernels);
   }
