@@ -73,9 +73,15 @@ async function tryOnednn(): Promise<string> {
 
 async function tryWasm(): Promise<string> {
   await import("@tensorflow/tfjs-backend-wasm");
-  const { registerTrainingKernels } = await import("./wasm/mod.ts");
+  const { registerTrainingKernels, requestedWasmThreads, startWasmBackend } = await import(
+    "./wasm/mod.ts"
+  );
+  const threads = requestedWasmThreads();
   const added = registerTrainingKernels();
-  return `WebAssembly (XNNPACK, SIMD, 1 thread) with ${added} training kernels added`;
+  const start = await startWasmBackend(threads);
+  const count = start.threads === 1 ? "1 thread" : `${start.threads} threads`;
+  const note = start.note ? ` (${start.note})` : "";
+  return `WebAssembly (XNNPACK, SIMD, ${count}${note}) with ${added} training kernels added`;
 }
 
 const PROBES: Record<BackendName, () => Promise<string>> = {

@@ -11,15 +11,24 @@
  * (_conv.ts, _pooling.ts, _batch_norm.ts, _elementwise.ts, _gather.ts, _matmul.ts, _optimizer.ts)
  * says how its kernels work.
  *
- * Threads: the backend runs on one thread under Deno. Its multi-threaded build starts its workers
- * from a `blob:` URL through Node's worker API, which Deno's Node compatibility does not accept;
- * making it start needs the worker script written to disk and the loader patched, which depends on
- * Emscripten internals of one TF.js version. That is not robust enough to ship, so the project
- * uses one thread and leaves the fast CPU path to native kernels.
+ * Threads: {@linkcode startWasmBackend} starts the backend's multi-threaded build (XNNPACK's
+ * thread pool on Emscripten's pthread workers), which TF.js leaves off outside browsers and whose
+ * loader cannot start under Deno as shipped; lib/backends/wasm/_threads.ts says what it changes
+ * while the backend starts, and checks first that the loader is the one it was written for. On
+ * every CPU by default, at most 8 (`SIGNS_WASM_THREADS` sets the count; 1 is the one-thread build).
+ * Results are the same on any count: XNNPACK splits outputs between threads, not sums. Where the
+ * multi-threaded build does not start, the backend runs on one thread and its line says why.
  *
  * @module
  */
 import { registerWasmTrainingKernels, WASM_KERNELS } from "./_kernels.ts";
+export {
+  MAX_WASM_THREADS,
+  requestedWasmThreads,
+  startWasmBackend,
+  THREADED_WASM_VERSION,
+  type WasmStart,
+} from "./_threads.ts";
 
 /** Names of the kernels {@linkcode registerTrainingKernels} provides for `wasm`. */
 export const WASM_TRAINING_KERNELS: readonly string[] = WASM_KERNELS.map((k) => k.name);
