@@ -13,10 +13,12 @@
 //   Deno's worker scope defines as getters: the bootstrap makes them plain properties first.
 // - The native side caps its thread pool at half of `os.cpus()` (it counts hyperthreads):
 //   `os.cpus()` lists every CPU twice while the backend starts.
+// - Emscripten keeps a worker referenced while it runs a pthread, and XNNPACK's pool threads live
+//   as long as the backend, so the process would never end: the Worker class ignores ref().
 //
 // Emscripten starts a fixed pool of 8 workers when the module loads and draws every thread from
-// it, so at most 8 threads are asked for and no worker starts later. Everything above is restored
-// once the backend has started. What this relies on is checked first (the package's version and
+// it, so at most 8 threads are asked for and no worker starts later. The Worker class and the CPU
+// count are put back once the backend has started. What this relies on is checked first (the package's version and
 // the texts it depends on); where anything differs, or a worker fails to start, the backend starts
 // on one thread and says why.
 import * as tf from "../../tf.ts";
@@ -209,7 +211,10 @@ function patchForStart(
   module.Worker = PthreadWorker as unknown as typeof workerThreads.Worker;
   (os as { cpus: () => os.CpuInfo[] }).cpus = () => {
     const cpus = originalCpus();
-    return cpus.length >= 2 * threads ? cpus : [...cpus, ...cpus, ...cpus].slice(0, 2 * threads);
+    return Array.from(
+      { length: Math.max(cpus.length, 2 * threads) },
+      (_, i) => cpus[i % cpus.length],
+    );
   };
   const restore = () => {
     module.Worker = originalWorker;
