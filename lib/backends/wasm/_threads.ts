@@ -170,14 +170,14 @@ function patchForStart(
     constructor(url: string | URL) {
       super(new URL(BOOTSTRAP_URL));
       workers.push(this);
-      this.unref();
       this.#workerScript = scriptText(String(url), WORKER_SCRIPT_EXPECTS, "worker script");
       this.#workerScript.catch(() => {}); // reported by postMessage, which awaits it
     }
 
-    // Emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads run (parked)
-    // for as long as the backend lives: the process could then never end. They only work inside
-    // calls of the main thread, which waits for them, so none needs to keep the process alive.
+    // Emscripten unrefs a worker once it has loaded, and refs it again while it runs a pthread;
+    // XNNPACK's pool threads run (parked) for as long as the backend lives, so the process could
+    // then never end. They only work inside calls of the main thread, which waits for them: once
+    // loaded, none needs to keep the process alive.
     override ref(): void {}
 
     // "load" waits for the worker script's text and goes out after both scripts; every other
