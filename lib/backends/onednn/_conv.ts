@@ -384,17 +384,21 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
   };
 }
 
+// Whether the convolution is 1x1 without padding: a matrix product over the pixels it reads.
+function unpadded1x1(g: ConvGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.top === 0 && g.left === 0 && g.bottom === 0 &&
+    g.right === 0;
+}
+
 // Whether the convolution is a matrix product per pixel: 1x1, stride 1, no padding.
 function pointwise(g: ConvGeometry): boolean {
-  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 &&
-    g.top === 0 && g.left === 0 && g.bottom === 0 && g.right === 0;
+  return unpadded1x1(g) && g.sh === 1 && g.sw === 1;
 }
 
 // Whether the convolution is 1x1 with strides and without padding: a matrix product over every
 // s-th pixel.
 function strided1x1(g: ConvGeometry): boolean {
-  return g.kh === 1 && g.kw === 1 && (g.sh > 1 || g.sw > 1) &&
-    g.top === 0 && g.left === 0 && g.bottom === 0 && g.right === 0;
+  return unpadded1x1(g) && (g.sh > 1 || g.sw > 1);
 }
 
 /** Output pixels of the convolution. */

@@ -96,6 +96,7 @@ export function requestedWasmThreads(env: EnvReader = readEnv): number {
  */
 export async function startWasmBackend(threads: number): Promise<WasmStart> {
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  let note: string | undefined;
   if (threads > 1) {
     const started = await startThreaded(wasm, threads).catch((error: Error) => error);
     if (typeof started === "number") {
@@ -106,11 +107,10 @@ export async function startWasmBackend(threads: number): Promise<WasmStart> {
     // Back to the one-thread build (a fresh start of the backend).
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     wasm.setThreadsCount(1);
-    if (!(await tf.setBackend("wasm"))) throw new Error("TensorFlow.js could not initialise it");
-    return { threads: 1, note: `${threads} threads asked for, but ${started.message}` };
+    note = `${threads} threads asked for, but ${started.message}`;
   }
   if (!(await tf.setBackend("wasm"))) throw new Error("TensorFlow.js could not initialise it");
-  return { threads: 1 };
+  return note === undefined ? { threads: 1 } : { threads: 1, note };
 }
 
 type WasmPackage = typeof import("@tensorflow/tfjs-backend-wasm");
@@ -129,9 +129,8 @@ async function startThreaded(wasm: WasmPackage, threads: number): Promise<number
     MAIN_SCRIPT_EXPECTS,
     "main script",
   );
-  let fail: (error: Error) => void = () => {};
-  const failed = new Promise<never>((_, reject) => fail = reject);
-  const patch = patchForStart(threads, mainScript, (error) => fail(error));
+  const { promise: failed, reject: fail } = Promise.withResolvers<never>();
+  const patch = patchForStart(threads, mainScript, fail);
   try {
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
     wasm.setThreadsCount(threads);
@@ -159,10 +158,9 @@ function patchForStart(
   const originalWorker = module.Worker;
   const originalGlobalWorker = globals.Worker;
   const originalCpus = os.cpus;
-  const Base = originalWorker;
   const workers: InstanceType<typeof workerThreads.Worker>[] = [];
 
-  class PthreadWorker extends Base {
+  class PthreadWorker extends originalWorker {
     #workerScript: Promise<string>;
     // While the scripts are on their way: messages posted since "load", in order.
     #posting: Promise<void> | undefined;

@@ -3,7 +3,7 @@ import * as tf from "@lib/tf.ts";
 import { CONV_CASES } from "../../_compare.ts";
 import { onednn, randomData, relativeError, runOn } from "./_compare.ts";
 import { ConvPlan, filterGradientByColumns } from "@lib/backends/onednn/_conv.ts";
-import { convGeometry } from "@lib/backends/_conv_geometry.ts";
+import { type ConvGeometry, convGeometry } from "@lib/backends/_conv_geometry.ts";
 import { openDnnl } from "@lib/backends/onednn/_ffi.ts";
 
 const TOLERANCE = 1e-5;
@@ -132,18 +132,26 @@ Deno.test({
   },
 });
 
+// What `ask` reads off a plan for `g`, the plan freed after.
+function fromPlan<T>(g: ConvGeometry, withBias: boolean, ask: (plan: ConvPlan) => T): T {
+  const plan = new ConvPlan(openDnnl()!, g, withBias);
+  try {
+    return ask(plan);
+  } finally {
+    plan.destroy();
+  }
+}
+
 Deno.test({
   name: "the filter gradient of a 3x3 convolution over 2x2 pixels is im2col + sgemm on onednn",
   ignore,
   fn() {
-    const dnnl = openDnnl()!;
-    const method = (shape: number[], k: number) => {
-      const g = convGeometry(shape, [k, k, shape[3], 8], { strides: 1, pad: "same" })!;
-      const plan = new ConvPlan(dnnl, g, false);
-      const m = plan.filterGradientMethod();
-      plan.destroy();
-      return m;
-    };
+    const method = (shape: number[], k: number) =>
+      fromPlan(
+        convGeometry(shape, [k, k, shape[3], 8], { strides: 1, pad: "same" })!,
+        false,
+        (plan) => plan.filterGradientMethod(),
+      );
     assertEquals(method([2, 2, 2, 16], 3), "columns");
     assertEquals(method([2, 6, 6, 16], 3), "primitive");
   },
@@ -153,14 +161,12 @@ Deno.test({
   name: "a strided 1x1 forward pass is sgemm on onednn where oneDNN has no 1x1 kernel for it",
   ignore,
   fn() {
-    const dnnl = openDnnl()!;
-    const by1x1 = (shape: number[], co: number) => {
-      const g = convGeometry(shape, [1, 1, shape[3], co], { strides: 2, pad: "valid" })!;
-      const plan = new ConvPlan(dnnl, g, true);
-      const kernel = plan.forwardBy1x1Kernel;
-      plan.destroy();
-      return kernel;
-    };
+    const by1x1 = (shape: number[], co: number) =>
+      fromPlan(
+        convGeometry(shape, [1, 1, shape[3], co], { strides: 2, pad: "valid" })!,
+        true,
+        (plan) => plan.forwardBy1x1Kernel,
+      );
     // both branches are taken by the cases above
     assertEquals(by1x1([2, 5, 5, 16], 24), false);
     assertEquals(by1x1([2, 8, 8, 16], 32), true);
