@@ -71,6 +71,7 @@ export class ConvPlan {
   // Instead of backwardWeights where oneDNN's is its im2col + gemm: the rows of input windows.
   private columns?: Float32Array;
   private forwardIs1x1?: boolean;
+  private filterGradientImpl?: string;
 
   constructor(readonly dnnl: Dnnl, readonly g: ConvGeometry, readonly withBias: boolean) {
     this.what = `convolution ${describe(g)}`;
@@ -171,7 +172,8 @@ export class ConvPlan {
       "filter-gradient",
     );
     const op = Primitive.create(this.dnnl, desc, `filter-gradient ${this.what}`, hint);
-    if (IM2COL_GEMM.test(op.implementation())) {
+    this.filterGradientImpl = op.implementation();
+    if (IM2COL_GEMM.test(this.filterGradientImpl)) {
       op.destroy();
       this.columns = new Float32Array(columnCount(this.g));
       return this.columns;
@@ -246,9 +248,23 @@ export class ConvPlan {
     return this.forwardIs1x1;
   }
 
+  /** The name of the forward primitive's implementation that oneDNN picked for this CPU. */
+  forwardImplementation(): string {
+    return this.ensureForward().op.implementation();
+  }
+
   /** How filter gradients are computed here: oneDNN's primitive, or im2col + sgemm (above). */
   filterGradientMethod(): "primitive" | "columns" {
     return this.ensureBackwardWeights() instanceof Float32Array ? "columns" : "primitive";
+  }
+
+  /**
+   * The name of the filter-gradient primitive's implementation that oneDNN picked for this CPU
+   * (an im2col + gemm one where {@link filterGradientMethod} is "columns").
+   */
+  filterGradientImplementation(): string {
+    this.ensureBackwardWeights();
+    return this.filterGradientImpl!;
   }
 
   /** Frees the primitives. */
@@ -353,21 +369,7 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
     const result = view(out);
     const p = plan(dnnl, g, !!bias);
     if (strided1x1(g) && !p.forwardBy1x1Kernel) {
-      // out [pixels, co] = x's pixels [pixels, ci] · filter [ci, co] (+ the bias on every row)
-      if (bias) repeatRows(view(bias), result);
-      const what = `strided 1x1 convolution, ${describe(g)}`;
-      const xs = pickPixels(view(x), g);
-      gemm(
-        dnnl,
-        [false, false],
-        [pixels(g), g.co, g.ci],
-        xs,
-        view(filter),
-        result,
-        what,
-        1,
-        bias ? 1 : 0,
-      );
+      strided1x1ForwardByGemm(dnnl, g, view(x), view(filter), bias ? view(bias) : null, result);
     } else {
       p.forwardInto(
         view(x),
@@ -382,6 +384,25 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
     }
     return out;
   };
+}
+
+/**
+ * out (NHWC) = a strided 1x1 convolution of x (NHWC) with filter (HWIO) (+ bias) as one matrix
+ * product: out [pixels, co] = x's every s-th pixel [pixels, ci] · filter [ci, co], the bias
+ * repeated on every row first.
+ */
+export function strided1x1ForwardByGemm(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  x: Float32Array,
+  filter: Float32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+): void {
+  if (bias) repeatRows(bias, out);
+  const what = `strided 1x1 convolution, ${describe(g)}`;
+  const xs = pickPixels(x, g);
+  gemm(dnnl, [false, false], [pixels(g), g.co, g.ci], xs, filter, out, what, 1, bias ? 1 : 0);
 }
 
 // Whether the convolution is 1x1 without padding: a matrix product over the pixels it reads.
