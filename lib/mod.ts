@@ -14,34 +14,48 @@
  */
 export * as tf from "./tf.ts";
 // The data: the SIGNS files, preprocessing, a learner's own photo.
-export * from "./signs_dataset.ts";
-export * from "./preprocessing.ts";
-export * from "./image_file.ts";
-// The models.
-export * from "./baseline.ts";
-export * from "./resnet.ts";
-export {
-  loadKerasModel,
-  loadKerasModelIfPresent,
-  saveKerasModel,
-  type SaveKerasOptions,
-} from "./keras_model.ts";
-// Training, its settings, watching it and reading its history.
+export * from "./data/mod.ts";
+// The models, the course's self-checks, and Keras model files.
+export * from "./models/mod.ts";
+export * from "./keras/mod.ts";
+// Training, its settings, watching it, reading its history, evaluation.
 export * from "./training/mod.ts";
-export * from "./settings.ts";
-export {
-  type DisplayFunction,
-  liveTrainingView,
-  type LiveView,
-  type LiveViewOptions,
-} from "./live_view.ts";
-export * from "./history.ts";
-export * from "./recalibration.ts";
-// Evaluation and the course's self-checks.
-export * from "./evaluation.ts";
-export * from "./self_check.ts";
 // Notebook output, and numbers and shapes as the course prints them.
-export * from "./display/mod.ts";
+export {
+  chart,
+  type ChartView,
+  classGallery,
+  type ClassGalleryOptions,
+  type Displayable,
+  heatmap,
+  type HeatmapOptions,
+  type ImageGrid,
+  type ImageView,
+  JUPYTER_DISPLAY,
+  linePlot,
+  type LinePlotOptions,
+  type MimeBundle,
+  modelDot,
+  type ModelGraph,
+  modelGraph,
+  type ModelGraphOptions,
+  type ModelSummary,
+  modelSummary,
+  type ParameterCounts,
+  parameterCounts,
+  type PlotlyFigure,
+  type RgbImage,
+  showImage,
+  type ShowImageOptions,
+  showImages,
+  type ShowImagesOptions,
+  type SummaryRow,
+  table,
+  type TableOptions,
+  type TableView,
+  toPng,
+  type ToPngOptions,
+} from "./display/mod.ts";
 export { formatCount, formatShape, formatShapes } from "./util/format.ts";
 // Where TensorFlow.js runs its kernels.
 export * from "./backends/mod.ts";

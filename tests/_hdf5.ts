@@ -1,5 +1,5 @@
 // Writes small HDF5 files for the loader's tests, with h5wasm.
-import { h5wasm } from "@lib/_hdf5.ts";
+import { h5wasm } from "@lib/hdf5/hdf5_file.ts";
 
 /** One dataset to write: its values, shape and HDF5 dtype (such as "<B" or "<q"). */
 export interface DatasetSpec {

@@ -15,7 +15,7 @@
 // held-out accuracy instead of any test figure, for choosing settings without the test set.
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { resNet50, setBatchNormMode } from "../lib/resnet.ts";
+import { resNet50, setBatchNormMode } from "../lib/models/resnet.ts";
 import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import seedrandom from "seedrandom";
 import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
@@ -24,12 +24,12 @@ import {
   loadCheckpoint,
   lowestLossEpoch,
 } from "../lib/training/checkpoint.ts";
-import { recalibrateBatchNorm } from "../lib/recalibration.ts";
-import { loadSignsDataset } from "../lib/signs_dataset.ts";
-import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
-import { accuracyOf, predictClasses, predictImage } from "../lib/evaluation.ts";
-import { loadImageIfPresent } from "../lib/image_file.ts";
-import { myImagePath } from "../lib/settings.ts";
+import { recalibrateBatchNorm } from "../lib/training/recalibration.ts";
+import { loadSignsDataset } from "../lib/data/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
+import { accuracyOf, predictClasses, predictImage } from "../lib/training/evaluation.ts";
+import { loadImageIfPresent } from "../lib/data/image_file.ts";
+import { myImagePath } from "../lib/training/settings.ts";
 import { option } from "./_args.ts";
 
 const seed = Number(option("seed", "1"));

@@ -6,10 +6,10 @@
  * @module
  */
 import { join, relative } from "node:path";
-import { datasetsDir } from "../lib/util/_paths.ts";
-import { dataSourceDir } from "../lib/settings.ts";
-import { exists } from "../lib/util/_fs.ts";
-import { NUM_CLASSES, readSignsFile } from "../lib/signs_dataset.ts";
+import { datasetsDir } from "../lib/util/paths.ts";
+import { dataSourceDir } from "../lib/training/settings.ts";
+import { exists } from "../lib/util/fs.ts";
+import { NUM_CLASSES, readSignsFile } from "../lib/data/signs_dataset.ts";
 
 /** Options of {@linkcode prepareSignsFiles}. */
 export interface PrepareOptions {

@@ -14,13 +14,13 @@
 // training ("data", part of the steps).
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { convolutionalModel } from "../lib/baseline.ts";
-import { resNet50 } from "../lib/resnet.ts";
+import { convolutionalModel } from "../lib/models/baseline.ts";
+import { resNet50 } from "../lib/models/resnet.ts";
 import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import { compileModel, disposeModel, type EpochCallback, fitModel } from "../lib/training/fit.ts";
 import { checkpointBestEpoch, checkpointEachEpoch } from "../lib/training/checkpoint.ts";
-import { loadSignsDataset, NUM_CLASSES } from "../lib/signs_dataset.ts";
-import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
+import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";
 
 const model = option("model", "resnet50");

@@ -14,7 +14,7 @@ epoch as the notebook's validation data. As in the course, the blocks' batch nor
 statistics of the batch at hand also when evaluating (and updates its running averages, as Keras's
 training=True does), the stem's follows the phase. The epoch of lowest training loss is kept; its
 population statistics are then recomputed over the training images ("precise BN", as
-lib/recalibration.ts does) for inference mode, where the learner's photo is predicted.
+lib/training/recalibration.ts does) for inference mode, where the learner's photo is predicted.
 
 Needs Debian's python3-torch, python3-h5py and python3-pil.
 """

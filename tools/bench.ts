@@ -21,8 +21,8 @@
 // adds the kernels of one more training step, by total time, one line each.
 import * as tf from "../lib/tf.ts";
 import { BACKEND_ORDER, useBackend } from "../lib/backends/mod.ts";
-import { convolutionalModel } from "../lib/baseline.ts";
-import { resNet50 } from "../lib/resnet.ts";
+import { convolutionalModel } from "../lib/models/baseline.ts";
+import { resNet50 } from "../lib/models/resnet.ts";
 import { compileModel, disposeModel } from "../lib/training/fit.ts";
 import { option } from "./_args.ts";
 

@@ -9,7 +9,7 @@
 // freshly cloned notebooks as unformatted even when formatting leaves them unchanged.
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { projectRoot } from "../lib/util/_paths.ts";
+import { projectRoot } from "../lib/util/paths.ts";
 import { type NotebookCode, notebookCode, type NotebookJson } from "./_notebook_code.ts";
 
 const notebooks = Deno.args.length > 0

@@ -26,7 +26,7 @@ STAGES = {2: 0, 3: 3, 4: 7, 5: 13}  # index of each stage's first block in model
 
 
 def module_for(model, layer):
-    """The PyTorch module of a layer of lib/resnet.ts's ResNet-50, by its name."""
+    """The PyTorch module of a layer of lib/models/resnet.ts's ResNet-50, by its name."""
     if layer == "conv1":
         return model.stem[1]
     if layer == "bn_conv1":

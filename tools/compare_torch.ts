@@ -17,11 +17,11 @@
 // and drift apart slowly after it; the first step where they part widely says where to look.
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { resNet50 } from "../lib/resnet.ts";
+import { resNet50 } from "../lib/models/resnet.ts";
 import { epochRandom, seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import { compileModel, disposeModel } from "../lib/training/fit.ts";
-import { loadSignsDataset } from "../lib/signs_dataset.ts";
-import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
+import { loadSignsDataset } from "../lib/data/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";
 
 const seed = Number(option("seed", "1"));

@@ -10,9 +10,9 @@
 // comparison against itself).
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { loadSignsDataset, NUM_CLASSES } from "../lib/signs_dataset.ts";
-import { convertToOneHot, normalizeImages } from "../lib/preprocessing.ts";
-import { resNet50 } from "../lib/resnet.ts";
+import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
+import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
+import { resNet50 } from "../lib/models/resnet.ts";
 import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
 import { seedRandom } from "../lib/training/random.ts";
 import { option } from "./_args.ts";

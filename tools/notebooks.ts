@@ -12,7 +12,7 @@
 // --check only checks: it reads build/notebooks/NAME.ipynb (or the executed .ipynb given) and
 // executes nothing. The exit status is non-zero when a cell fails or an expected output is missing.
 import { basename, join, resolve } from "node:path";
-import { projectRoot } from "../lib/util/_paths.ts";
+import { projectRoot } from "../lib/util/paths.ts";
 import { type ExecutedNotebook, notebookProblems, outputCounts } from "./_notebook_check.ts";
 
 interface NotebookRun {

@@ -1,5 +1,5 @@
 // Copies the SIGNS files into datasets/ when missing and verifies them (part of `deno task setup`).
-// SIGNS_DATA_SOURCE names another folder to copy from (lib/settings.ts, dataSourceDir).
+// SIGNS_DATA_SOURCE names another folder to copy from (lib/training/settings.ts, dataSourceDir).
 import { prepareSignsFiles } from "./_datasets.ts";
 
 try {

@@ -6,10 +6,10 @@
  * @module
  */
 import * as tf from "../tf.ts";
-import { readEnv } from "../util/_env.ts";
+import { readEnv } from "../util/env.ts";
 import { loadNativeTensorflow } from "./_tensorflow.ts";
-import { type Displayable, displayable } from "../display/_bundle.ts";
-import { checklistHtml } from "../display/_html.ts";
+import { type Displayable, displayable } from "../display/bundle.ts";
+import { checklistHtml } from "../display/html.ts";
 
 /** The backends this project knows, in the order of the automatic choice. */
 export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;

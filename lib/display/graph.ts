@@ -7,7 +7,7 @@
 import { instance } from "@viz-js/viz";
 import type * as tf from "../tf.ts";
 import { formatShapes } from "../util/format.ts";
-import { type Displayable, displayable, type MimeBundle } from "./_bundle.ts";
+import { type Displayable, displayable, type MimeBundle } from "./bundle.ts";
 
 /** Options of {@linkcode modelGraph}. */
 export interface ModelGraphOptions {

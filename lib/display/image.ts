@@ -5,7 +5,7 @@
  */
 import { encode } from "fast-png";
 import * as tf from "../tf.ts";
-import { type Displayable, displayable, escapeHtml, type MimeBundle, toBase64 } from "./_bundle.ts";
+import { type Displayable, displayable, escapeHtml, type MimeBundle, toBase64 } from "./bundle.ts";
 import { shapeText } from "../util/format.ts";
 
 /** An RGB image as interleaved bytes. */

@@ -7,8 +7,8 @@
  * @module
  */
 import { join } from "node:path";
-import { projectRoot } from "../util/_paths.ts";
-import { type Displayable, displayable, type MimeBundle } from "./_bundle.ts";
+import { projectRoot } from "../util/paths.ts";
+import { type Displayable, displayable, type MimeBundle } from "./bundle.ts";
 
 /** A Plotly figure: traces and layout, as Plotly's JSON format has them. */
 export interface PlotlyFigure {

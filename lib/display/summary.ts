@@ -5,7 +5,7 @@
  */
 import * as tf from "../tf.ts";
 import { formatCount, formatShapes } from "../util/format.ts";
-import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./_bundle.ts";
+import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./bundle.ts";
 
 /** A model's parameter counts. */
 export interface ParameterCounts {

@@ -4,7 +4,7 @@
  * @module
  */
 import type pl from "nodejs-polars";
-import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./_bundle.ts";
+import { type Displayable, displayable, escapeHtml, type MimeBundle } from "./bundle.ts";
 
 /** Options of {@linkcode table}. */
 export interface TableOptions {

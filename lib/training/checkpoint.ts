@@ -18,8 +18,8 @@
 import { basename, dirname, join, relative, resolve } from "node:path";
 import xxhash from "xxhash-wasm";
 import * as tf from "../tf.ts";
-import { registerBatchNormalization } from "./_batch_norm_layer.ts";
-import { exists } from "../util/_fs.ts";
+import { registerBatchNormalization } from "../layers/batch_norm.ts";
+import { exists } from "../util/fs.ts";
 import { keepSoftmaxLogits } from "./_softmax_logits.ts";
 import { type RandomState, randomState, randomStateProblem, restoreRandomState } from "./random.ts";
 import type { EpochCallback, EpochResult, TrainingHistory } from "./fit.ts";

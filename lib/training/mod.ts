@@ -1,7 +1,9 @@
 /**
  * Training a model as the course does with Keras: compiling with Adam and categorical
  * cross-entropy, fitting with a Keras-shaped history, evaluating, checkpoints that a run resumes
- * from, the seed of every random choice, and data augmentation. What the model and training code
+ * from, the seed of every random choice, data augmentation, the run's settings, a live view of
+ * training, its history as a data frame, batch normalisation recalibrated after training, and the
+ * predictions and charts of evaluation. What the model and training code
  * need from a backend goes through lib/ops/, never through a backend itself.
  *
  * @module
@@ -23,3 +25,13 @@ export {
 export * from "./checkpoint.ts";
 export { seedRandom } from "./random.ts";
 export * from "./augmentation.ts";
+export * from "./settings.ts";
+export {
+  type DisplayFunction,
+  liveTrainingView,
+  type LiveView,
+  type LiveViewOptions,
+} from "./live_view.ts";
+export * from "./history.ts";
+export * from "./recalibration.ts";
+export * from "./evaluation.ts";

@@ -1,8 +1,8 @@
 // Two training steps of the same model on two backends, for comparing them.
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
-import { convolutionalBlock, identityBlock, resNet50 } from "@lib/resnet.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
+import { convolutionalBlock, identityBlock, resNet50 } from "@lib/models/resnet.ts";
 import { compileModel, disposeModel } from "@lib/training/fit.ts";
 import { seedRandom } from "@lib/training/random.ts";
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { modelDot, modelGraph } from "@lib/display/mod.ts";
-import { convolutionalBlock, identityBlock, resNet50 } from "@lib/resnet.ts";
+import { convolutionalBlock, identityBlock, resNet50 } from "@lib/models/resnet.ts";
 
 await tf.setBackend("cpu");
 

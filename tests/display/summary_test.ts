@@ -1,7 +1,7 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { JUPYTER_DISPLAY, modelSummary, parameterCounts } from "@lib/display/mod.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
 
 await tf.setBackend("cpu");
 

@@ -2,7 +2,7 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/ass
 import seedrandom from "seedrandom";
 import * as tf from "@lib/tf.ts";
 import { augmentImages } from "@lib/training/augmentation.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training/fit.ts";
 import { seedRandom } from "@lib/training/random.ts";
 import { useBackend } from "@lib/backends/mod.ts";

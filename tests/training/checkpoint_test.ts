@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { exists } from "@lib/util/_fs.ts";
+import { exists } from "@lib/util/fs.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 import * as tf from "@lib/tf.ts";
 import {
@@ -12,8 +12,8 @@ import {
   saveCheckpoint,
 } from "@lib/training/checkpoint.ts";
 import type { TrainingHistory } from "@lib/training/fit.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
-import { identityBlock } from "@lib/resnet.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
+import { identityBlock } from "@lib/models/resnet.ts";
 import { seedRandom } from "@lib/training/random.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training/fit.ts";
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
 import {
   compileModel,
   disposeModel,
@@ -9,7 +9,7 @@ import {
   type FitOptions,
   progressLine,
 } from "@lib/training/fit.ts";
-import { convertToOneHot } from "@lib/preprocessing.ts";
+import { convertToOneHot } from "@lib/data/preprocessing.ts";
 import { seedRandom } from "@lib/training/random.ts";
 import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint.ts";
 

@@ -7,9 +7,9 @@ import {
   seedRandom,
   shuffledIndices,
 } from "@lib/training/random.ts";
-import { convolutionalModel } from "@lib/baseline.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
 import { compileModel, fitModel } from "@lib/training/fit.ts";
-import { convertToOneHot } from "@lib/preprocessing.ts";
+import { convertToOneHot } from "@lib/data/preprocessing.ts";
 
 await tf.setBackend("cpu");
 

@@ -5,7 +5,7 @@
 // int64 values. Handles (engine, stream, primitive descriptors, primitives, memory objects) are
 // opaque pointers. Every call returns a status, which `check` turns into an Error naming the call.
 
-import { readEnv } from "../../util/_env.ts";
+import { readEnv } from "../../util/env.ts";
 
 /** Sizes and constants of oneDNN 2.6's C API (dnnl_types.h). */
 export const DNNL = {

@@ -7,7 +7,7 @@
 // passive threads are as fast as 2 spinning ones (0.75 s a step, 1 thread 1.19 s). So: as many
 // threads as cores, passive waiting, both unless the user's environment says otherwise. libgomp
 // reads the waiting policy once, when libdnnl loads it; the thread count is set through its API.
-import { readEnv } from "../../util/_env.ts";
+import { readEnv } from "../../util/env.ts";
 
 /** The thread count and the waiting policy, and why each was chosen. */
 export interface ThreadChoice {

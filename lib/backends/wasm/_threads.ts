@@ -24,7 +24,7 @@
 import * as tf from "../../tf.ts";
 import os from "node:os";
 import workerThreads from "node:worker_threads";
-import { type EnvReader, readEnv, readPositiveInteger } from "../../util/_env.ts";
+import { type EnvReader, readEnv, readPositiveInteger } from "../../util/env.ts";
 
 /** The TF.js wasm version whose multi-threaded loader this start-up was written for. */
 export const THREADED_WASM_VERSION = "4.22.0";

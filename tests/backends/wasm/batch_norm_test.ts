@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { batchNormTraining, MOVING_AVERAGES } from "@lib/ops/batch_norm.ts";
-import { batchNormalization } from "@lib/training/_batch_norm_layer.ts";
+import { batchNormalization } from "@lib/layers/batch_norm.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 import { registerOnednnBackend } from "@lib/backends/onednn/mod.ts";
 import { randomData, relativeError, runOn } from "../../_compare.ts";

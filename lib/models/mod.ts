@@ -1,0 +1,9 @@
+/**
+ * The course's models: the baseline ConvNet, the identity and convolutional blocks, ResNet-50, and
+ * the self-checks that test a learner's own blocks and models against the course's.
+ *
+ * @module
+ */
+export * from "./baseline.ts";
+export * from "./resnet.ts";
+export * from "./self_check.ts";
