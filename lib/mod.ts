@@ -4,6 +4,10 @@
  * evaluation, self-checks for learners, backend choice (with a trainable WebAssembly backend) and
  * rich notebook output.
  *
+ * The folders below are layers, listed in the README from the top (`training/`) down to `util/`:
+ * every import stays in its folder or points down, and a file whose name starts with `_` is used
+ * only inside its own folder. Each folder's `mod.ts` is its face.
+ *
  * ```ts ignore
  * import * as signs from "@lib/mod.ts";
  * const data = await signs.loadSignsDataset();
