@@ -23,7 +23,7 @@ import {
   checkpointBestEpoch,
   loadCheckpoint,
   lowestLossEpoch,
-} from "../lib/training/checkpoint.ts";
+} from "../lib/training/checkpoint/mod.ts";
 import { recalibrateBatchNorm } from "../lib/training/recalibration.ts";
 import { loadSignsDataset } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";

@@ -18,7 +18,7 @@ import { convolutionalModel } from "../lib/models/baseline.ts";
 import { resNet50 } from "../lib/models/resnet.ts";
 import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import { compileModel, disposeModel, type EpochCallback, fitModel } from "../lib/training/fit.ts";
-import { checkpointBestEpoch, checkpointEachEpoch } from "../lib/training/checkpoint.ts";
+import { checkpointBestEpoch, checkpointEachEpoch } from "../lib/training/checkpoint/mod.ts";
 import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";

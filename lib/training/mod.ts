@@ -22,7 +22,7 @@ export {
   NonFiniteLossError,
   type TrainingHistory,
 } from "./fit.ts";
-export * from "./checkpoint.ts";
+export * from "./checkpoint/mod.ts";
 export { seedRandom } from "./random.ts";
 export * from "./augmentation.ts";
 export * from "./settings.ts";

@@ -2,7 +2,7 @@ import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { keepSoftmaxLogits } from "@lib/training/_softmax_logits.ts";
 import { compileModel, disposeModel } from "@lib/training/fit.ts";
-import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint/mod.ts";
 
 await tf.setBackend("cpu");
 

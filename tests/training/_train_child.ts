@@ -2,7 +2,7 @@
 // checkpoint after each, resuming from the checkpoint in DIR when there is one. Prints
 // "saved epoch N" once each checkpoint is written, then pauses briefly so the test can stop it part-way.
 import * as tf from "@lib/tf.ts";
-import { checkpointEachEpoch, loadCheckpointIfPresent } from "@lib/training/checkpoint.ts";
+import { checkpointEachEpoch, loadCheckpointIfPresent } from "@lib/training/checkpoint/mod.ts";
 import { convolutionalModel } from "@lib/models/baseline.ts";
 import { compileModel, fitModel } from "@lib/training/fit.ts";
 import { seedRandom } from "@lib/training/random.ts";

@@ -10,7 +10,7 @@ import {
   loadCheckpointIfPresent,
   lowestLossEpoch,
   saveCheckpoint,
-} from "@lib/training/checkpoint.ts";
+} from "@lib/training/checkpoint/mod.ts";
 import type { TrainingHistory } from "@lib/training/fit.ts";
 import { convolutionalModel } from "@lib/models/baseline.ts";
 import { identityBlock } from "@lib/models/resnet.ts";

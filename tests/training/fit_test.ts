@@ -11,7 +11,7 @@ import {
 } from "@lib/training/fit.ts";
 import { convertToOneHot } from "@lib/data/preprocessing.ts";
 import { seedRandom } from "@lib/training/random.ts";
-import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "@lib/training/checkpoint/mod.ts";
 
 await tf.setBackend("cpu");
 
