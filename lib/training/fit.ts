@@ -284,18 +284,23 @@ function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
   }
 }
 
-/**
- * Trains a compiled model, as Keras's `model.fit(x, y, epochs, batch_size, validation_data)`,
- * printing one progress line per epoch, and resolves to the history in Keras's shape. The model is
- * trained in place; the function creates no tensors that outlive it.
- */
-export async function fitModel(
+// The run's settings, checked: what fitModel refuses before any training starts.
+interface RunPlan {
+  epochs: number;
+  batchSize: number;
+  initialEpoch: number;
+  seed: number | undefined;
+  /** Training steps in an epoch. */
+  steps: number;
+}
+
+function checkedPlan(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor,
   options: FitOptions,
-): Promise<TrainingHistory> {
-  const { epochs, validationData } = options;
+): RunPlan {
+  const { epochs, validationData, seed } = options;
   const batchSize = options.batchSize ?? 32;
   const initialEpoch = options.initialEpoch ?? 0;
   if (!Number.isInteger(epochs) || epochs < 1) {
@@ -312,7 +317,6 @@ export async function fitModel(
       `Cannot train model "${model.name}": it is not compiled (call compileModel first)`,
     );
   }
-  const { seed } = options;
   if (seed !== undefined && !Number.isSafeInteger(seed)) {
     throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
   }
@@ -320,83 +324,134 @@ export async function fitModel(
   if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
   checkFinite("training images", x);
   if (validationData) checkFinite("validation images", validationData[0]);
-  const log = options.log === undefined ? console.log : options.log;
-  const history = options.history ?? emptyHistory(validationData !== undefined);
-  const steps = Math.ceil(x.shape[0] / batchSize);
-  let started = performance.now();
-  const shuffle = options.shuffle ?? true;
-  let epochNow = initialEpoch + 1;
-  let stopped: NonFiniteLossError | null = null;
-  const epochCallbacks = [options.onEpochEnd ?? []].flat();
-  const { onBatchEnd } = options;
+  return { epochs, batchSize, initialEpoch, seed, steps: Math.ceil(x.shape[0] / batchSize) };
+}
+
+// What TF.js's fit loop calls around each epoch and step: the epoch's running sums for the
+// progress of its steps, and at its end the history, the progress line and the epoch callbacks,
+// or a stop where the loss is not finite.
+class EpochWatch {
+  /** The epoch being trained, counted from 1. */
+  epoch: number;
+  /** Set when an epoch's loss was not finite: training stopped there. */
+  stopped: NonFiniteLossError | null = null;
+  /** The caller's epoch callbacks, in order. */
+  readonly epochCallbacks: EpochCallback[];
+  private started = performance.now();
   // The epoch's sums so far, weighted by the images of each step.
-  let done = { step: 0, images: 0, loss: 0, correct: 0 };
-  const batchCallback = onBatchEnd && {
-    onBatchEnd: async (_batch: number, rawLogs?: tf.Logs) => {
-      const logs = kerasLogs(rawLogs);
-      const size = logs.size ?? batchSize;
-      done = {
-        step: done.step + 1,
-        images: done.images + size,
-        loss: done.loss + logs.loss * size,
-        correct: done.correct + logs.accuracy * size,
-      };
-      await onBatchEnd({
-        epoch: epochNow,
-        epochs,
-        step: done.step,
-        steps,
-        loss: done.loss / done.images,
-        accuracy: done.correct / done.images,
-      });
-    },
-  };
-  const callbacks = {
-    onEpochBegin: (epochIndex: number) => {
-      started = performance.now();
-      epochNow = epochIndex + 1;
-      done = { step: 0, images: 0, loss: 0, correct: 0 };
-      return Promise.resolve();
-    },
-    ...batchCallback,
-    onEpochEnd: async (epochIndex: number, rawLogs?: tf.Logs) => {
-      const seconds = (performance.now() - started) / 1000;
-      const logs = kerasLogs(rawLogs);
-      const epoch = epochIndex + 1;
-      if (!Number.isFinite(logs.loss)) {
-        model.stopTraining = true;
-        stopped = new NonFiniteLossError(epoch, logs.loss, history);
-        log?.(`${progressLine(epoch, epochs, steps, seconds, logs)} - stopped: loss not finite`);
-        return;
-      }
-      history.epoch.push(epoch);
-      for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
-        if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
-      }
-      log?.(progressLine(epoch, epochs, steps, seconds, logs));
-      const result = { epoch, logs, seconds, history };
-      for (const callback of epochCallbacks) await callback(result);
-    },
-  };
+  private done = { step: 0, images: 0, loss: 0, correct: 0 };
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly plan: RunPlan,
+    private readonly history: TrainingHistory,
+    private readonly options: FitOptions,
+  ) {
+    this.epoch = plan.initialEpoch + 1;
+    this.epochCallbacks = [options.onEpochEnd ?? []].flat();
+  }
+
+  /** TF.js's callbacks: the step callback only when the caller asked for steps. */
+  callbacks(): tf.CustomCallbackArgs {
+    return {
+      onEpochBegin: (epochIndex) => this.beginEpoch(epochIndex),
+      ...(this.options.onBatchEnd && {
+        onBatchEnd: (_batch: number, logs?: tf.Logs) => this.endStep(logs),
+      }),
+      onEpochEnd: (epochIndex, logs) => this.endEpoch(epochIndex, logs),
+    };
+  }
+
+  private beginEpoch(epochIndex: number): Promise<void> {
+    this.started = performance.now();
+    this.epoch = epochIndex + 1;
+    this.done = { step: 0, images: 0, loss: 0, correct: 0 };
+    return Promise.resolve();
+  }
+
+  private async endStep(rawLogs?: tf.Logs): Promise<void> {
+    const logs = kerasLogs(rawLogs);
+    const size = logs.size ?? this.plan.batchSize;
+    const done = this.done = {
+      step: this.done.step + 1,
+      images: this.done.images + size,
+      loss: this.done.loss + logs.loss * size,
+      correct: this.done.correct + logs.accuracy * size,
+    };
+    await this.options.onBatchEnd!({
+      epoch: this.epoch,
+      epochs: this.plan.epochs,
+      step: done.step,
+      steps: this.plan.steps,
+      loss: done.loss / done.images,
+      accuracy: done.correct / done.images,
+    });
+  }
+
+  private async endEpoch(epochIndex: number, rawLogs?: tf.Logs): Promise<void> {
+    const { epochs, steps } = this.plan;
+    const log = this.options.log === undefined ? console.log : this.options.log;
+    const seconds = (performance.now() - this.started) / 1000;
+    const logs = kerasLogs(rawLogs);
+    const epoch = epochIndex + 1;
+    if (!Number.isFinite(logs.loss)) {
+      this.model.stopTraining = true;
+      this.stopped = new NonFiniteLossError(epoch, logs.loss, this.history);
+      log?.(`${progressLine(epoch, epochs, steps, seconds, logs)} - stopped: loss not finite`);
+      return;
+    }
+    const history = this.history;
+    history.epoch.push(epoch);
+    for (const name of ["loss", "accuracy", "val_loss", "val_accuracy"] as const) {
+      if (logs[name] !== undefined) (history[name] ??= []).push(logs[name]);
+    }
+    log?.(progressLine(epoch, epochs, steps, seconds, logs));
+    const result = { epoch, logs, seconds, history };
+    for (const callback of this.epochCallbacks) await callback(result);
+  }
+}
+
+/**
+ * Trains a compiled model, as Keras's `model.fit(x, y, epochs, batch_size, validation_data)`,
+ * printing one progress line per epoch, and resolves to the history in Keras's shape. The model is
+ * trained in place; the function creates no tensors that outlive it.
+ */
+export async function fitModel(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: FitOptions,
+): Promise<TrainingHistory> {
+  const plan = checkedPlan(model, x, y, options);
+  const { validationData } = options;
+  const history = options.history ?? emptyHistory(validationData !== undefined);
+  const watch = new EpochWatch(model, plan, history, options);
+  const batches = batchesOf(x, y, {
+    batchSize: plan.batchSize,
+    shuffle: options.shuffle ?? true,
+    augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
+    epoch: () => watch.epoch,
+    randomFor: (epoch) => plan.seed === undefined ? Math.random : epochRandom(plan.seed, epoch),
+  });
   // Yielding to the event loop after each step (a setImmediate) lets work that callbacks left
   // running, such as a checkpoint being written, go on while the next epoch trains.
-  const common = { epochs, initialEpoch, validationData, verbose: 0, yieldEvery: "batch" } as const;
-  const batches = batchesOf(x, y, {
-    batchSize,
-    shuffle,
-    augmentation: options.augment ? (options.augment === true ? {} : options.augment) : null,
-    epoch: () => epochNow,
-    randomFor: (epoch) => seed === undefined ? Math.random : epochRandom(seed, epoch),
-  });
   let failure: { error: unknown } | null = null;
   try {
-    await model.fitDataset(batches, { ...common, callbacks });
+    await model.fitDataset(batches, {
+      epochs: plan.epochs,
+      initialEpoch: plan.initialEpoch,
+      validationData,
+      verbose: 0,
+      yieldEvery: "batch",
+      callbacks: watch.callbacks(),
+    });
   } catch (error) {
     failure = { error };
   }
-  const finished = await Promise.allSettled(epochCallbacks.map((c) => c.finish?.()));
+  // Every callback's last work (a checkpoint still being written), also when training failed.
+  const finished = await Promise.allSettled(watch.epochCallbacks.map((c) => c.finish?.()));
   if (failure) throw failure.error;
-  if (stopped) throw stopped;
+  if (watch.stopped) throw watch.stopped;
   for (const outcome of finished) if (outcome.status === "rejected") throw outcome.reason;
   return history;
 }
