@@ -4,9 +4,10 @@
 //   deno run -A tools/_accuracy_run.ts --seed=N [--recipe=course|augmented] [--epochs=20]
 //                                      [--initialization=independent|seed0] [--holdout=N]
 //
-// The run: seedRandom(seed), resNet50, compileModel, fitModel for the given epochs in batches of
-// 32 with the test set as validation data and the batches seeded by the same seed (as the notebook), keeping the epoch of lowest training
-// loss (checkpointBestEpoch). Then: the last epoch's test accuracy (the course's figure), the kept
+// The run: seedRandom(seed), then notebook 2's recipe (lib/training/recipe.ts) for the given
+// epochs: ResNet-50 compiled as the notebook compiles it, batches of 32 seeded by the same seed,
+// the test set as validation data, and the two checkpoints after each epoch, of which the epoch of
+// lowest training loss is kept. Then: the last epoch's test accuracy (the course's figure), the kept
 // model's, the kept model's after recalibrateBatchNorm in inference mode (in batches and one image
 // at a time), and its prediction of the learner's photo.
 //
@@ -15,15 +16,17 @@
 // held-out accuracy instead of any test figure, for choosing settings without the test set.
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { resNet50, setBatchNormMode } from "../lib/models/resnet.ts";
+import { setBatchNormMode } from "../lib/models/resnet.ts";
 import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import seedrandom from "seedrandom";
-import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import { disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import { loadCheckpoint, lowestLossEpoch } from "../lib/training/checkpoint/mod.ts";
 import {
-  checkpointBestEpoch,
-  loadCheckpoint,
-  lowestLossEpoch,
-} from "../lib/training/checkpoint/mod.ts";
+  bestCheckpointDir,
+  recipeFitOptions,
+  recipeModel,
+  RESNET50_RECIPE,
+} from "../lib/training/recipe.ts";
 import { recalibrateBatchNorm } from "../lib/training/recalibration.ts";
 import { loadSignsDataset } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
@@ -60,25 +63,29 @@ const [xCheck, yCheck, checkLabels] = holdout > 0
     Array.from(await data.yTestOrig.data()),
   ];
 
-let model = resNet50({ initialization });
-compileModel(model);
-const bestDir = await Deno.makeTempDir({ prefix: "signs-accuracy-" });
+let model = recipeModel(RESNET50_RECIPE, { initialization });
+const runDir = await Deno.makeTempDir({ prefix: "signs-accuracy-" });
+const checkpointDir = `${runDir}/run`;
 const started = performance.now();
-const history = await fitModel(model, xFit, yFit, {
-  epochs,
-  batchSize: 32,
-  validationData: [xCheck, yCheck],
-  augment: recipe === "augmented",
-  seed,
-  log: (line) => console.error(line),
-  onEpochEnd: checkpointBestEpoch(`${bestDir}/best`, model),
-});
+const history = await fitModel(
+  model,
+  xFit,
+  yFit,
+  recipeFitOptions(RESNET50_RECIPE, model, {
+    epochs,
+    seed,
+    validationData: [xCheck, yCheck],
+    augment: recipe === "augmented",
+    log: (line) => console.error(line),
+    checkpointDir,
+  }),
+);
 const seconds = (performance.now() - started) / 1000;
 const last = await evaluateModel(model, xCheck, yCheck);
 disposeModel(model);
-const kept = await loadCheckpoint(`${bestDir}/best`);
+const kept = await loadCheckpoint(bestCheckpointDir(checkpointDir));
 model = kept.model;
-await Deno.remove(bestDir, { recursive: true });
+await Deno.remove(runDir, { recursive: true });
 const keptEvaluation = await evaluateModel(model, xCheck, yCheck);
 setBatchNormMode(model, "inference");
 const movingAverages = await evaluateModel(model, xCheck, yCheck);

@@ -3,10 +3,10 @@
 //
 //   deno run -A tools/_epoch_run.ts --model=resnet50|baseline [--backend=onednn] [--epochs=3]
 //
-// The run: seedRandom(1), the model, compileModel, fitModel on the SIGNS files with the test set
-// as validation data, in batches of 32 (ResNet-50) or 64 (the baseline), seeded batches; for
-// ResNet-50 also notebook 2's two checkpoints after each epoch (the best epoch's and the last's),
-// into a temporary folder removed at the end. Phases of each epoch: the training steps (from the
+// The run: seedRandom(1), the notebook's recipe (lib/training/recipe.ts: the model compiled as the
+// notebook compiles it, its batch size, the batches seeded with 1) on the SIGNS files with the test
+// set as validation data; for ResNet-50 also notebook 2's two checkpoints after each epoch (the
+// best epoch's and the last's), into a temporary folder removed at the end. Phases of each epoch: the training steps (from the
 // end of the previous epoch to the end of the last step, mini-batch gathering included), the
 // validation (the rest of fitModel's epoch), the checkpoints (their callbacks' time; the files are
 // written while the next epoch trains, and the wait for the last epoch's, after the epochs, is
@@ -14,11 +14,20 @@
 // training ("data", part of the steps).
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { convolutionalModel } from "../lib/models/baseline.ts";
-import { resNet50 } from "../lib/models/resnet.ts";
-import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
-import { compileModel, disposeModel, type EpochCallback, fitModel } from "../lib/training/fit.ts";
-import { checkpointBestEpoch, checkpointEachEpoch } from "../lib/training/checkpoint/mod.ts";
+import { seedRandom } from "../lib/training/random.ts";
+import {
+  disposeModel,
+  type EpochCallback,
+  epochOrder,
+  fitModel,
+  gatherBatch,
+} from "../lib/training/fit.ts";
+import {
+  BASELINE_RECIPE,
+  recipeFitOptions,
+  recipeModel,
+  RESNET50_RECIPE,
+} from "../lib/training/recipe.ts";
 import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";
@@ -36,23 +45,20 @@ const [xTrain, xTest] = [data.xTrainOrig, data.xTestOrig].map(normalizeImages);
 const [yTrain, yTest] = [data.yTrainOrig, data.yTestOrig].map((y) =>
   convertToOneHot(y, NUM_CLASSES)
 );
-const batchSize = model === "resnet50" ? 32 : 64;
+const recipe = model === "resnet50" ? RESNET50_RECIPE : BASELINE_RECIPE;
+const batchSize = recipe.batchSize;
 
-// The gathering of one epoch's mini-batches, as fitModel's batch generator does it.
+// The gathering of one epoch's mini-batches, with fitModel's own functions.
 const gatherStart = performance.now();
-const order = shuffledIndices(xTrain.shape[0]);
+const order = epochOrder(xTrain.shape[0], { seed: 1, epoch: 1 });
 for (let start = 0; start < order.length; start += batchSize) {
-  const batch = tf.tidy(() => {
-    const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
-    return [tf.gather(xTrain, indices), tf.gather(yTrain, indices)];
-  });
-  await batch[0].data();
-  tf.dispose(batch);
+  const batch = gatherBatch(xTrain, yTrain, order.slice(start, start + batchSize));
+  await batch.xs.data();
+  tf.dispose([batch.xs, batch.ys]);
 }
 const dataSeconds = (performance.now() - gatherStart) / 1000;
 
-const net = model === "resnet50" ? resNet50() : convolutionalModel([64, 64, 3]);
-compileModel(net);
+const net = recipeModel(recipe);
 const folder = await Deno.makeTempDir({ prefix: "signs-epoch-bench-" });
 // A checkpoint callback, timed; its writes go on while the next epoch trains, and the last one is
 // waited for when fitModel ends (timed apart, as finishSeconds).
@@ -81,22 +87,20 @@ function peakRssBytes(): number {
 }
 let peakRss = peakRssBytes();
 try {
-  await fitModel(net, xTrain, yTrain, {
+  const options = recipeFitOptions(recipe, net, {
     epochs,
-    batchSize,
     seed: 1,
     log: null,
     validationData: [xTest, yTest],
+    checkpointDir: model === "resnet50" ? `${folder}/run` : undefined,
     onBatchEnd: () => {
       lastStep = performance.now();
     },
+  });
+  await fitModel(net, xTrain, yTrain, {
+    ...options,
     onEpochEnd: [
-      ...(model === "resnet50"
-        ? [
-          timed(checkpointBestEpoch(`${folder}/best`, net, { seed: 1 })),
-          timed(checkpointEachEpoch(`${folder}/last`, net, { seed: 1 })),
-        ]
-        : []),
+      ...[options.onEpochEnd ?? []].flat().map(timed),
       () => {
         const end = performance.now();
         phases.epoch.push(round(end - epochStart));

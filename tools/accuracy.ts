@@ -1,3 +1,4 @@
+import { RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
 import { type Line, runJsonChild } from "./_child.ts";
 // What a full run of notebook 2 ends with, over several seeds: a benchmark, not a test.
@@ -19,7 +20,7 @@ import { type Line, runJsonChild } from "./_child.ts";
 
 const seeds = option("seeds", "1,2,3,4,5").split(",").map(Number);
 const recipes = option("recipes", "course").split(",");
-const epochs = option("epochs", "20");
+const epochs = option("epochs", String(RESNET50_RECIPE.epochs));
 const initialization = option("initialization", "independent");
 const holdout = option("holdout", "0");
 const pytorch = option("pytorch", "yes");
@@ -77,7 +78,12 @@ for (const [i, seed] of seeds.entries()) {
   }
   if (torchAvailable) {
     const torchRun = () =>
-      runChild("/usr/bin/python3", ["tools/accuracy_torch.py", `--seed=${seed}`, ...common]);
+      runChild("/usr/bin/python3", [
+        "tools/accuracy_torch.py",
+        `--seed=${seed}`,
+        `--batch=${RESNET50_RECIPE.batchSize}`,
+        ...common,
+      ]);
     if (i % 2 === 0) runs.push(torchRun);
     else runs.unshift(torchRun);
   }

@@ -1,7 +1,7 @@
 """The ResNet-50 recipe of notebook 2 trained in PyTorch on the real SIGNS files, for
 tools/accuracy.ts: prints one JSON line with the fields tools/_accuracy_run.ts prints.
 
-    /usr/bin/python3 tools/accuracy_torch.py --seed=N [--epochs=20] [--threads=2]
+    /usr/bin/python3 tools/accuracy_torch.py --seed=N [--epochs=20] [--batch=32] [--threads=2]
                                              [--initialization=independent|seed0]
 
 The model is tools/bench_torch.py's (the course's ResNet-50, channels_last). Its start follows the
@@ -150,6 +150,8 @@ def photo(model, size=64):
 def main():
     seed = int(option("seed", "1"))
     epochs = int(option("epochs", "20"))
+    global BATCH
+    BATCH = int(option("batch", str(BATCH)))  # the notebook's recipe, passed by accuracy.ts
     initialization = option("initialization", "independent")
     torch.set_num_threads(int(option("threads", "2")))
     generator = torch.Generator().manual_seed(seed)

@@ -17,9 +17,9 @@
 // and drift apart slowly after it; the first step where they part widely says where to look.
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { resNet50 } from "../lib/models/resnet.ts";
-import { epochRandom, seedRandom, shuffledIndices } from "../lib/training/random.ts";
-import { compileModel, disposeModel } from "../lib/training/fit.ts";
+import { seedRandom } from "../lib/training/random.ts";
+import { disposeModel, epochOrder } from "../lib/training/fit.ts";
+import { recipeModel, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { loadSignsDataset } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";
@@ -27,18 +27,17 @@ import { option } from "./_args.ts";
 const seed = Number(option("seed", "1"));
 const steps = Number(option("steps", "5"));
 const initialization = option("initialization", "independent") as "independent" | "seed0";
-const BATCH = 32;
+const BATCH = RESNET50_RECIPE.batchSize;
 
 const backend = await useBackend(undefined, { log: null });
 seedRandom(seed);
-const model = resNet50({ initialization });
-compileModel(model);
+const model = recipeModel(RESNET50_RECIPE, { initialization });
 const data = await loadSignsDataset();
 const x = normalizeImages(data.xTrainOrig);
 const y = convertToOneHot(data.yTrainOrig, 6);
 
 // The first epoch's order, as fitModel draws it with `seed`.
-const order = shuffledIndices(x.shape[0], epochRandom(seed, 1));
+const order = epochOrder(x.shape[0], { seed, epoch: 1 });
 const batches = Array.from({ length: steps }, (_, s) => order.slice(s * BATCH, (s + 1) * BATCH));
 
 const dir = await Deno.makeTempDir({ prefix: "signs-compare-" });

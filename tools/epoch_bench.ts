@@ -17,6 +17,7 @@
 // whose notebook trains 100 epochs, the projected 100 epochs as well.
 //
 // Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
+import { BASELINE_RECIPE, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
 import { runJsonChild } from "./_child.ts";
 
@@ -75,6 +76,7 @@ async function pytorch(model: string): Promise<Run> {
       new URL("./epoch_bench_torch.py", import.meta.url).pathname,
       `--model=${model}`,
       `--epochs=${epochsOf[model]}`,
+      `--batch=${(model === "resnet50" ? RESNET50_RECIPE : BASELINE_RECIPE).batchSize}`,
       "--threads=2",
       ...(model === "resnet50" ? [`--checkpoint=${folder}`] : []),
     ]);

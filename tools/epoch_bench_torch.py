@@ -1,7 +1,7 @@
 """Whole epochs of the notebooks' recipe in PyTorch, for tools/epoch_bench.ts.
 
     /usr/bin/python3 tools/epoch_bench_torch.py --model=resnet50|baseline [--epochs=3]
-                                                [--threads=2] [--checkpoint=DIR]
+                                                [--batch=N] [--threads=2] [--checkpoint=DIR]
 
 The model is tools/bench_torch.py's, trained on the real SIGNS files as the notebook trains ours:
 Adam with Keras's defaults, the training set shuffled each epoch, the test set evaluated after each
@@ -33,6 +33,7 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     build, batch = build_models(torch)[name]
+    batch = int(option("batch", str(batch)))  # the notebook's recipe, passed by epoch_bench.ts
     x_train, y_train = load("train")
     x_test, y_test = load("test")
     model = build().to(memory_format=torch.channels_last)

@@ -12,8 +12,8 @@ import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
 import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
-import { resNet50 } from "../lib/models/resnet.ts";
-import { compileModel, disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import { disposeModel, evaluateModel, fitModel } from "../lib/training/fit.ts";
+import { recipeFitOptions, recipeModel, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { seedRandom } from "../lib/training/random.ts";
 import { option } from "./_args.ts";
 import { type Line, runJsonChild } from "./_child.ts";
@@ -46,24 +46,27 @@ async function child(backend: string, epochCount: number): Promise<Line> {
   const [yTrain, yTest] = [data.yTrainOrig, data.yTestOrig].map((y) =>
     convertToOneHot(y, NUM_CLASSES)
   );
-  const model = resNet50();
-  compileModel(model);
+  const model = recipeModel(RESNET50_RECIPE);
   const firstLosses: number[] = [];
   const epochSeconds: number[] = [];
-  await fitModel(model, xTrain, yTrain, {
-    epochs: Math.max(epochCount, 1),
-    batchSize: 32,
-    seed: SEED,
-    log: null,
-    validationData: epochCount > 0 ? [xTest, yTest] : undefined,
-    onBatchEnd: (p) => {
-      if (p.epoch === 1 && p.step <= steps) firstLosses.push(p.loss);
-      if (epochCount === 0 && p.step === steps) model.stopTraining = true;
-    },
-    onEpochEnd: (r) => {
-      epochSeconds.push(r.seconds);
-    },
-  });
+  await fitModel(
+    model,
+    xTrain,
+    yTrain,
+    recipeFitOptions(RESNET50_RECIPE, model, {
+      epochs: Math.max(epochCount, 1),
+      seed: SEED,
+      log: null,
+      validationData: epochCount > 0 ? [xTest, yTest] : undefined,
+      onBatchEnd: (p) => {
+        if (p.epoch === 1 && p.step <= steps) firstLosses.push(p.loss);
+        if (epochCount === 0 && p.step === steps) model.stopTraining = true;
+      },
+      onEpochEnd: (r) => {
+        epochSeconds.push(r.seconds);
+      },
+    }),
+  );
   const line: Line = { backend, available: true, firstLosses };
   if (epochCount > 0) {
     line.epochSeconds = epochSeconds;

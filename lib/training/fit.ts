@@ -165,6 +165,38 @@ interface BatchOptions {
   randomFor: (epoch: number) => () => number;
 }
 
+/**
+ * One mini-batch of the training data: the images and labels at `indices`, the images augmented
+ * with `random`'s numbers when `augmentation` is given. The caller owns the tensors.
+ */
+export function gatherBatch(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  indices: number[],
+  augmentation: Augmentation | null = null,
+  random: () => number = Math.random,
+): { xs: tf.Tensor; ys: tf.Tensor } {
+  return tf.tidy(() => {
+    const picked = tf.tensor1d(indices, "int32");
+    const images = tf.gather(x, picked) as tf.Tensor4D;
+    return {
+      xs: augmentation ? augmentImages(images, augmentation, random) : images,
+      ys: tf.gather(y, picked),
+    };
+  });
+}
+
+/**
+ * The order of an epoch's training images as {@linkcode fitModel} draws it: shuffled with the
+ * numbers of `epochRandom(seed, epoch)` when a seed is given, else with `Math.random`.
+ */
+export function epochOrder(count: number, options: { seed?: number; epoch: number }): number[] {
+  const random = options.seed === undefined
+    ? Math.random
+    : epochRandom(options.seed, options.epoch);
+  return shuffledIndices(count, random);
+}
+
 // The training data as a data set of mini-batches, shuffled (and augmented) anew each epoch with
 // the random numbers of that epoch.
 function batchesOf(x: tf.Tensor, y: tf.Tensor, options: BatchOptions) {
@@ -176,14 +208,7 @@ function batchesOf(x: tf.Tensor, y: tf.Tensor, options: BatchOptions) {
       ? shuffledIndices(count, random)
       : Array.from({ length: count }, (_, i) => i);
     for (let start = 0; start < count; start += batchSize) {
-      yield tf.tidy(() => {
-        const indices = tf.tensor1d(order.slice(start, start + batchSize), "int32");
-        const images = tf.gather(x, indices) as tf.Tensor4D;
-        return {
-          xs: augmentation ? augmentImages(images, augmentation, random) : images,
-          ys: tf.gather(y, indices),
-        };
-      });
+      yield gatherBatch(x, y, order.slice(start, start + batchSize), augmentation, random);
     }
   });
 }

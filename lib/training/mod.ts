@@ -35,3 +35,4 @@ export {
 export * from "./history.ts";
 export * from "./recalibration.ts";
 export * from "./evaluation.ts";
+export * from "./recipe.ts";
