@@ -62,4 +62,12 @@ export {
 } from "./display/mod.ts";
 export { formatCount, formatShape, formatShapes } from "./util/format.ts";
 // Where TensorFlow.js runs its kernels.
-export * from "./backends/mod.ts";
+export {
+  BACKEND_ORDER,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendName,
+  backendReport,
+  useBackend,
+  type UseBackendOptions,
+} from "./backends/mod.ts";

@@ -25,6 +25,17 @@ export function heapOf(args: { backend: object }): {
   };
 }
 
+/**
+ * The values of `tensor` in the active backend's own memory, without a copy, where the backend
+ * keeps them in a WebAssembly heap (wasm, onednn); `null` elsewhere. The view is valid until the
+ * backend next allocates.
+ */
+export function valuesInPlace(tensor: tf.Tensor): Float32Array | Int32Array | Uint8Array | null {
+  const backend = tf.engine().backend as Partial<WasmBackend>;
+  if (typeof backend.typedArrayFromHeap !== "function") return null;
+  return backend.typedArrayFromHeap(tensor as unknown as tf.TensorInfo);
+}
+
 type Inputs = Record<string, tf.TensorInfo>;
 type Attrs = Record<string, unknown>;
 

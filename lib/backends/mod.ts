@@ -12,6 +12,8 @@ import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
 
 /** The backends this project knows, in the order of the automatic choice. */
+export { valuesInPlace } from "./_heap.ts";
+
 export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;
 
 /** A backend name. */

@@ -22,7 +22,7 @@ const BUILT_IN_FILTERS = "gzip (deflate), shuffle, fletcher32, szip, nbit and sc
 let virtualFiles = 0;
 
 /** Whether `bytes` hold an HDF5 signature where the superblock may start (0, 512, 1024, …). */
-export function isHdf5(bytes: Uint8Array): boolean {
+function isHdf5(bytes: Uint8Array): boolean {
   for (let offset = 0; offset + 8 <= bytes.length; offset = offset === 0 ? 512 : offset * 2) {
     if (SIGNATURE.every((b, i) => bytes[offset + i] === b)) return true;
   }

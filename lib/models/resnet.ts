@@ -318,24 +318,6 @@ export interface ResNet50Options {
   initialization?: Initialization;
 }
 
-/**
- * Builds the course's `ResNet50(input_shape, classes)`:
- *
- * ZeroPadding (3, 3) -> Conv2D 64 7x7 stride 2 -> BN -> ReLU -> MaxPool 3x3 stride 2 ->
- * stage 2: convolutional block [64, 64, 256] s=1 + 2 identity blocks ->
- * stage 3: [128, 128, 512] s=2 + 3 -> stage 4: [256, 256, 1024] s=2 + 5 ->
- * stage 5: [512, 512, 2048] s=2 + 2 -> AveragePooling 2x2 -> Flatten -> Dense softmax.
- *
- * For (64, 64, 3) and 6 classes: 23,600,006 parameters, of which 53,120 (the batch-norm moving
- * averages) are not trainable. The model is not compiled.
- *
- * @example
- * ```ts ignore
- * const model = resNet50();
- * console.log(model.countParams()); // 23600006
- * model.dispose();
- * ```
- */
 // The side length that reaches the final 2x2 average pooling from an input side of `n` pixels:
 // padding 3, the 7x7 convolution with stride 2, the 3x3 max pooling with stride 2, then one
 // halving (rounding up) for each of the three stages with stride 2.
@@ -361,6 +343,24 @@ function checkResNet50Size(inputShape: number[]): void {
   );
 }
 
+/**
+ * Builds the course's `ResNet50(input_shape, classes)`:
+ *
+ * ZeroPadding (3, 3) -> Conv2D 64 7x7 stride 2 -> BN -> ReLU -> MaxPool 3x3 stride 2 ->
+ * stage 2: convolutional block [64, 64, 256] s=1 + 2 identity blocks ->
+ * stage 3: [128, 128, 512] s=2 + 3 -> stage 4: [256, 256, 1024] s=2 + 5 ->
+ * stage 5: [512, 512, 2048] s=2 + 2 -> AveragePooling 2x2 -> Flatten -> Dense softmax.
+ *
+ * For (64, 64, 3) and 6 classes: 23,600,006 parameters, of which 53,120 (the batch-norm moving
+ * averages) are not trainable. The model is not compiled.
+ *
+ * @example
+ * ```ts ignore
+ * const model = resNet50();
+ * console.log(model.countParams()); // 23600006
+ * model.dispose();
+ * ```
+ */
 export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   const inputShape = options.inputShape ?? [64, 64, 3];
   const classes = options.classes ?? 6;

@@ -251,7 +251,7 @@ export function progressLine(
 }
 
 /** An empty history, with the validation columns when `withValidation` is set. */
-export function emptyHistory(withValidation: boolean): TrainingHistory {
+function emptyHistory(withValidation: boolean): TrainingHistory {
   return withValidation
     ? { epoch: [], loss: [], accuracy: [], val_loss: [], val_accuracy: [] }
     : { epoch: [], loss: [], accuracy: [] };

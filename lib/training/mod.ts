@@ -3,8 +3,9 @@
  * cross-entropy, fitting with a Keras-shaped history, evaluating, checkpoints that a run resumes
  * from, the seed of every random choice, data augmentation, the run's settings, a live view of
  * training, its history as a data frame, batch normalisation recalibrated after training, and the
- * predictions and charts of evaluation. What the model and training code
- * need from a backend goes through lib/ops/, never through a backend itself.
+ * predictions and charts of evaluation. The kernels the model and training code need from a
+ * backend go through lib/ops/, never through a backend itself; the one thing training asks a
+ * backend for is a view of a tensor's values in its memory, for checkpoints (`valuesInPlace`).
  *
  * @module
  */

@@ -6,23 +6,19 @@
 // same values), and filter gradients out of it on every call.
 //
 // The gradients of a 1x1 convolution of stride 1 without padding (most of ResNet-50's) are plain
-// matrix products over the rows of NHWC pixels, run as oneDNN's sgemm. Over ResNet-50's nine such
-// shapes at batch 32, on 2 cores, filter gradients took 20.5 ms against the primitive's 29.5 (its
-// reorder included) and input gradients 17.8 against 22.0; forward passes stay on the primitive,
-// which was as fast or faster there.
+// matrix products over the rows of NHWC pixels, run as oneDNN's sgemm, which is faster than the
+// primitive with its weights reorder; forward passes stay on the primitive, which is as fast.
 //
 // A 1x1 convolution with strides and no padding is the same matrix product over every s-th pixel.
 // Its gradients are sgemm around a subsampling of x (filter gradient) or a scattering of the input
-// gradient into zeros; the forward pass too where oneDNN has no 1x1 kernel for the shape (it runs
-// a generic one on ResNet-50's 15x15 inputs). Over ResNet-50's six such shapes at batch 32, on 2
-// cores, the three directions took 101 to 113 ms in all (three runs) against the primitives' 148
-// to 160 (two runs, alternating); the filter gradients gained most (30 to 35 ms against 54 to 59).
+// gradient into zeros; the forward pass too where oneDNN has no 1x1 kernel for the shape (on some
+// CPUs it runs a generic kernel on ResNet-50's 15x15 inputs).
 //
-// Where oneDNN has no direct kernel for a filter gradient, its primitive is its own im2col + gemm,
-// which is slow for ResNet-50's last 3x3 convolutions (2x2 pixels, 512 channels: 30 to 55 ms a
-// call, plus a copy of the gradient). There this module lays the input windows out as rows itself
-// (im2col) and runs one sgemm: 5.6 ms. Everywhere else in ResNet-50 the primitive was as fast or
-// faster than that lowering.
+// Where oneDNN has no direct kernel for a filter gradient (on some CPUs, ResNet-50's last 3x3
+// convolutions over 2x2 pixels), its primitive is its own slow im2col + gemm with a copy of the
+// gradient. There this module lays the input windows out as rows itself (im2col) and runs one
+// sgemm. Everywhere else the primitive is at least as fast as that lowering. The README gives the
+// figures measured for each of these choices.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,

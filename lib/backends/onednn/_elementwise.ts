@@ -29,7 +29,7 @@ export const BINARY_ALGS = {
 } as const;
 
 /** dst = a (op) b, where `bShape` has `aShape`'s rank and each of its dimensions is 1 or a's. */
-export function binaryInto(
+function binaryInto(
   dnnl: Dnnl,
   kernel: keyof typeof BINARY_ALGS,
   aShape: readonly number[],
@@ -57,7 +57,7 @@ export function binaryInto(
 }
 
 /** dst = max(x, 0). */
-export function reluInto(dnnl: Dnnl, x: Float32Array, dst: Float32Array): void {
+function reluInto(dnnl: Dnnl, x: Float32Array, dst: Float32Array): void {
   // The values are dense, so one dimension describes any shape.
   const plan = plans.get(`relu|${x.length}`, () => {
     const what = `ReLU of ${x.length} values`;
@@ -90,7 +90,7 @@ let ones = new Float32Array(0);
  * [rows, columns] matrix: a reduction over the leading axes of a tensor, as a bias gradient is.
  * It runs as oneDNN's matrix product of a row of ones with x.
  */
-export function sumRowsInto(
+function sumRowsInto(
   dnnl: Dnnl,
   rows: number,
   columns: number,

@@ -146,7 +146,7 @@ export class PoolPlan {
 const plans = new Cache<PoolPlan>(256, (plan) => plan.destroy());
 
 /** The cached plan of a geometry and kind. */
-export function poolPlan(dnnl: Dnnl, g: PoolGeometry, max: boolean): PoolPlan {
+function poolPlan(dnnl: Dnnl, g: PoolGeometry, max: boolean): PoolPlan {
   return plans.get(`${Object.values(g)}|${max}`, () => new PoolPlan(dnnl, g, max));
 }
 

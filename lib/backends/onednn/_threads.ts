@@ -1,11 +1,10 @@
 // How oneDNN's OpenMP threads run. Their waiting is the setting that matters: at the end of every
 // parallel region each thread waits for the others, and libgomp's default is to spin while it
 // waits. On a machine where another process is busy, a spinning thread burns the share of a core
-// that its slower partner needs, and every kernel stalls. Measured on 2 cores, ResNet-50 training
-// steps of 32 images, with one busy process started mid-run: 2 spinning threads 2.5x their quiet
-// step time (3.9x beside a PyTorch job), 2 passive threads 1.6x (1.7x), 1 thread 1.5x; quiet, 2
-// passive threads are as fast as 2 spinning ones (0.75 s a step, 1 thread 1.19 s). So: as many
-// threads as cores, passive waiting, both unless the user's environment says otherwise. libgomp
+// that its slower partner needs, and every kernel stalls, while passive threads slow down about as
+// little as one thread does; on a quiet machine passive threads are as fast as spinning ones (the
+// README gives the figures). So: as many threads as cores, passive waiting, both unless the
+// user's environment says otherwise. libgomp
 // reads the waiting policy once, when libdnnl loads it; the thread count is set through its API.
 import { readEnv } from "../../util/env.ts";
 

@@ -2,7 +2,7 @@
 //
 // The package ships a multi-threaded build (Emscripten pthreads feeding XNNPACK's thread pool) and
 // turns it off wherever `IS_NODE` holds, Deno included. Started as it is, that build fails here in
-// three ways, each handled below only while the backend starts:
+// four ways, each handled below only while the backend starts:
 //
 // - Each pthread worker's script is a `blob:` URL, and the main script reaches the worker as a Blob
 //   in its first ("load") message. Deno's node:worker_threads takes file and data URLs only. The

@@ -1,5 +1,6 @@
 // Snapshots: a checkpoint's files as bytes, taken from a model at one moment in one pass.
 import * as tf from "../../tf.ts";
+import { valuesInPlace } from "../../backends/mod.ts";
 import type { EpochResult } from "../fit.ts";
 import {
   BYTES,
@@ -30,24 +31,16 @@ interface WithTrainingConfig {
   getTrainingConfig(): tf.io.TrainingConfig;
 }
 
-// The wasm-heap backends (wasm, onednn) give a view of a tensor's values without copying them.
-interface HeapBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 // Copies the values of `tensor` into `into` at `offset`, straight from the backend's memory where
 // it offers a view (wasm, onednn), else through a copy; resolves to the number of bytes.
 async function copyInto(tensor: tf.Tensor, into: Uint8Array, offset: number): Promise<number> {
-  const backend = tf.engine().backend as Partial<HeapBackend>;
-  const data = typeof backend.typedArrayFromHeap === "function"
-    ? backend.typedArrayFromHeap(tensor as unknown as tf.TensorInfo)
-    : await tensor.data();
+  const data = valuesInPlace(tensor) ?? await tensor.data();
   into.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
   return data.byteLength;
 }
 
 // The last snapshot of each model, whose weights buffer the next one reuses once its writes are
-// over: a fresh 283 MB buffer costs a quarter of a second in page faults alone.
+// over: a fresh buffer of a large model's size costs its page faults again at every epoch.
 export const lastSnapshot = new WeakMap<tf.LayersModel, Snapshot>();
 
 /**
