@@ -1,6 +1,7 @@
 // Kernel-level helpers for the wasm backend: run its registered kernels on TensorInfos, allocate
 // outputs, read and write tensors in the WebAssembly heap, and free intermediates.
 import * as tf from "../tf.ts";
+import { shippedWasmKernel } from "./_kernel.ts";
 
 /** The parts of TF.js's BackendWasm that the training kernels use. */
 export interface WasmBackend {
@@ -8,21 +9,6 @@ export interface WasmBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
   disposeData(dataId: tf.DataId): boolean;
   incRef(dataId: tf.DataId): void;
-}
-
-/**
- * A kernel's float32 outputs and views of its tensors in the WebAssembly heap. A view is taken
- * after the kernel's allocations, since an allocation may grow (and move) the heap.
- */
-export function heapOf(args: { backend: object }): {
-  make: (shape: number[]) => tf.TensorInfo;
-  view: (t: tf.TensorInfo) => Float32Array;
-} {
-  const backend = args.backend as WasmBackend;
-  return {
-    make: (shape) => backend.makeOutput(shape, "float32"),
-    view: (t) => backend.typedArrayFromHeap(t),
-  };
 }
 
 /**
@@ -39,31 +25,31 @@ export function valuesInPlace(tensor: tf.Tensor): Float32Array | Int32Array | Ui
 type Inputs = Record<string, tf.TensorInfo>;
 type Attrs = Record<string, unknown>;
 
-const originals = new Map<string, tf.KernelFunc>();
-
-/** Remembers the wasm backend's own kernel before it is replaced, so it can still be called. */
-export function keepOriginal(kernelName: string, kernelFunc: tf.KernelFunc): void {
-  if (!originals.has(kernelName)) originals.set(kernelName, kernelFunc);
-}
-
-/** The wasm backend's own kernel `kernelName`, also after it was replaced. */
-export function originalKernel(kernelName: string): tf.KernelFunc {
-  const kernel = originals.get(kernelName) ?? tf.getKernel(kernelName, "wasm")?.kernelFunc;
-  if (!kernel) throw new Error(`The wasm backend has no ${kernelName} kernel`);
-  return kernel;
-}
-
 /**
- * Intermediate results of one kernel: `run` calls a wasm kernel and records its output, `free`
- * releases everything recorded except what `keep` returned.
+ * A kernel's work in the WebAssembly heap: its float32 outputs (`make`), views of its tensors
+ * (`view`), and its intermediate results: `run` calls a wasm kernel and records its output,
+ * `result` frees everything recorded except what it is given. A view is taken after the kernel's
+ * allocations, since an allocation may grow (and move) the heap. `make` and `view` keep working
+ * when taken off the object (`const { make, view } = Scope.of(args)`).
  */
 export class Scope {
   private readonly temporaries: tf.TensorInfo[] = [];
   constructor(readonly backend: WasmBackend) {}
 
-  /** Runs a kernel: the wasm backend's original when one was replaced, else the registered one. */
+  /** The scope of a kernel call, on the backend TF.js passed it. */
+  static of(args: { backend: object }): Scope {
+    return new Scope(args.backend as WasmBackend);
+  }
+
+  /** A new float32 output of the kernel (not recorded: `result` never frees it). */
+  readonly make = (shape: number[]): tf.TensorInfo => this.backend.makeOutput(shape, "float32");
+
+  /** The float32 values of a tensor, in place (valid until the next allocation). */
+  readonly view = (info: tf.TensorInfo): Float32Array => this.backend.typedArrayFromHeap(info);
+
+  /** Runs the wasm backend's kernel as TF.js ships it (see `shippedWasmKernel`). */
   run(kernelName: string, inputs: Inputs, attrs: Attrs = {}): tf.TensorInfo {
-    const out = originalKernel(kernelName)({
+    const out = shippedWasmKernel(kernelName)({
       inputs,
       attrs: attrs as tf.NamedAttrMap,
       backend: this.backend as never,
@@ -76,11 +62,6 @@ export class Scope {
     const out = this.track(this.backend.makeOutput(shape, "float32"));
     if (zero) this.view(out).fill(0);
     return out;
-  }
-
-  /** The float32 values of a tensor, in place (valid until the next allocation). */
-  view(info: tf.TensorInfo): Float32Array {
-    return this.backend.typedArrayFromHeap(info);
   }
 
   /** Where a tensor's values start in the heap, in bytes (fixed while the tensor lives). */

@@ -33,7 +33,28 @@ export interface KernelEntry {
   kernel: Kernel;
 }
 
-/** Runs the `wasm` backend's kernel of that name (the one registered there now) on `args`. */
-export function wasmKernel(name: string, args: KernelArgs): tf.TensorInfo {
+/**
+ * Runs the kernel registered on the `wasm` backend under `name` now: the project's own where it
+ * replaced TF.js's, else TF.js's. The onednn backend hands the cases its kernels do not cover to
+ * it.
+ */
+export function runWasmKernel(name: string, args: KernelArgs): tf.TensorInfo {
   return tf.getKernel(name, "wasm").kernelFunc(args as never) as tf.TensorInfo;
+}
+
+const shipped = new Map<string, tf.KernelFunc>();
+
+/** Remembers TF.js's own wasm kernel before the project replaces it, so it can still be called. */
+export function keepShippedWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  if (!shipped.has(kernelName)) shipped.set(kernelName, kernelFunc);
+}
+
+/**
+ * TF.js's own `wasm` kernel `kernelName`, also after the project replaced it: the replacements
+ * hand it the cases they do not cover.
+ */
+export function shippedWasmKernel(kernelName: string): tf.KernelFunc {
+  const kernel = shipped.get(kernelName) ?? tf.getKernel(kernelName, "wasm")?.kernelFunc;
+  if (!kernel) throw new Error(`The wasm backend has no ${kernelName} kernel`);
+  return kernel;
 }

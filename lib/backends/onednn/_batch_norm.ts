@@ -7,7 +7,7 @@
 // The kernels are named, and their gradient registered, in lib/ops/batch_norm.ts; here they are
 // oneDNN's, replacing the ones `onednn` inherits from `wasm`.
 import * as tf from "../../tf.ts";
-import { heapOf } from "../_heap.ts";
+import { Scope } from "../_heap.ts";
 import { checkBatchNormInput } from "../../ops/batch_norm.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
@@ -81,7 +81,7 @@ export function batchNormForward(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInf
     const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
     const epsilon = args.attrs?.epsilon as number;
     checkBatchNormInput(x);
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const c = x.shape[3];
     const y = make(x.shape);
     const mean = make([c]);
@@ -114,7 +114,7 @@ export function batchNormBackward(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
       tf.TensorInfo
     >;
     const epsilon = args.attrs?.epsilon as number;
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const c = x.shape[3];
     const dx = make(x.shape);
     const dscale = make([c]);

@@ -33,8 +33,8 @@ import {
 import * as tf from "../../tf.ts";
 import { scatter, subsample } from "../_layout.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
-import { heapOf } from "../_heap.ts";
-import { type KernelArgs, wasmKernel } from "../_kernel.ts";
+import { Scope } from "../_heap.ts";
+import { type KernelArgs, runWasmKernel } from "../_kernel.ts";
 
 type Pointer = Deno.PointerValue;
 
@@ -358,9 +358,9 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
     const supported = g && x.dtype === "float32" && !preluActivationWeights &&
       (activation === "linear" || activation === "relu") && (!bias || bias.shape.length === 1);
     if (!supported) {
-      return wasmKernel(fused ? "FusedConv2D" : "Conv2D", args);
+      return runWasmKernel(fused ? "FusedConv2D" : "Conv2D", args);
     }
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const out = make([g.n, g.oh, g.ow, g.co]);
     const result = view(out);
     const p = plan(dnnl, g, !!bias);
@@ -451,8 +451,8 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
     const attrs = args.attrs ?? {};
     const inputShape = attrs.inputShape as number[];
     const g = geometry(inputShape, filter.shape, attrs);
-    if (!g) return wasmKernel("Conv2DBackpropInput", args);
-    const { make, view } = heapOf(args);
+    if (!g) return runWasmKernel("Conv2DBackpropInput", args);
+    const { make, view } = Scope.of(args);
     const dx = make(inputShape);
     if (pointwise(g)) {
       // dx [pixels, ci] = dy [pixels, co] · filter [ci, co]ᵀ
@@ -489,8 +489,8 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
     const attrs = args.attrs ?? {};
     const filterShape = attrs.filterShape as number[];
     const g = geometry(x.shape, filterShape, attrs);
-    if (!g) return wasmKernel("Conv2DBackpropFilter", args);
-    const { make, view } = heapOf(args);
+    if (!g) return runWasmKernel("Conv2DBackpropFilter", args);
+    const { make, view } = Scope.of(args);
     const dw = make(filterShape);
     if (pointwise(g)) {
       // dw [ci, co] = x [pixels, ci]ᵀ · dy [pixels, co]

@@ -6,8 +6,8 @@
 // call costs less than oneDNN's memory objects.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import * as tf from "../../tf.ts";
-import { heapOf } from "../_heap.ts";
-import { type KernelArgs, wasmKernel } from "../_kernel.ts";
+import { Scope } from "../_heap.ts";
+import { type KernelArgs, runWasmKernel } from "../_kernel.ts";
 import { Cache, denseDesc, descPointer as ptr, gemm, pinned, Primitive } from "./_primitive.ts";
 
 /** Tensors with fewer values than this stay on the WebAssembly kernels. */
@@ -122,7 +122,7 @@ export function binaryKernel(
       a.dtype !== "float32" || b.dtype !== "float32" || !full(a) ||
       size(shape) < NATIVE_MIN_SIZE || shape.length > 6
     ) {
-      return wasmKernel(name, args);
+      return runWasmKernel(name, args);
     }
     let aShape = shape;
     let bShape = [...new Array(shape.length - b.shape.length).fill(1), ...b.shape];
@@ -141,7 +141,7 @@ export function binaryKernel(
       aShape = [rows / times, channels * times];
       bShape = [1, channels * times];
     }
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const out = make(shape);
     let operand = view(b);
     if (times > 1) {
@@ -159,9 +159,9 @@ export function reluKernel(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
   return (args) => {
     const { x } = args.inputs as Record<string, tf.TensorInfo>;
     if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE) {
-      return wasmKernel("Relu", args);
+      return runWasmKernel("Relu", args);
     }
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const out = make(x.shape);
     reluInto(dnnl, view(x), view(out));
     return out;
@@ -181,12 +181,12 @@ export function reduceKernel(
     // Only the leading axes: [rows, columns] with the reduced axes as rows.
     const leading = axes.length > 0 && [...axes].sort((i, j) => i - j).every((a, i) => a === i);
     if (x.dtype !== "float32" || size(x.shape) < NATIVE_MIN_SIZE || !leading) {
-      return wasmKernel(name, args);
+      return runWasmKernel(name, args);
     }
     const rows = size(x.shape.slice(0, axes.length));
     const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const outShape = attrs.keepDims ? kept : x.shape.slice(axes.length);
-    const { make, view } = heapOf(args);
+    const { make, view } = Scope.of(args);
     const out = make(outShape);
     sumRowsInto(dnnl, rows, size(x.shape) / rows, kind === "mean", view(x), view(out));
     return out;

@@ -4,8 +4,8 @@
 // the convolutions) into buffers kept with the primitives.
 import * as tf from "../../tf.ts";
 import { type WindowGeometry, windowGeometry } from "../_conv_geometry.ts";
-import { heapOf } from "../_heap.ts";
-import { type KernelArgs, wasmKernel } from "../_kernel.ts";
+import { Scope } from "../_heap.ts";
+import { type KernelArgs, runWasmKernel } from "../_kernel.ts";
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
@@ -171,8 +171,8 @@ export function poolForward(dnnl: Dnnl, max: boolean): (args: KernelArgs) => tf.
   return (args) => {
     const { x } = args.inputs as Record<string, tf.TensorInfo>;
     const g = x.dtype === "float32" ? poolGeometry(x.shape, args.attrs ?? {}) : null;
-    if (!g) return wasmKernel(name, args);
-    const { make, view } = heapOf(args);
+    if (!g) return runWasmKernel(name, args);
+    const { make, view } = Scope.of(args);
     const y = make([g.n, g.oh, g.ow, g.c]);
     poolPlan(dnnl, g, max).forwardInto(view(x), view(y));
     return y;
@@ -185,8 +185,8 @@ export function poolBackward(dnnl: Dnnl, max: boolean): (args: KernelArgs) => tf
   return (args) => {
     const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
     const g = poolGeometry(input.shape, args.attrs ?? {});
-    if (!g) return wasmKernel(name, args);
-    const { make, view } = heapOf(args);
+    if (!g) return runWasmKernel(name, args);
+    const { make, view } = Scope.of(args);
     const dx = make(input.shape);
     poolPlan(dnnl, g, max).backwardInto(view(dy), max ? view(input) : null, view(dx));
     return dx;

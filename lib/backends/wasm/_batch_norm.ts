@@ -3,7 +3,7 @@
 // moving averages (a few thousand values a layer) in JavaScript on the same memory.
 import * as tf from "../../tf.ts";
 import { checkBatchNormInput } from "../../ops/batch_norm.ts";
-import { heapOf, Scope, type WasmBackend } from "../_heap.ts";
+import { Scope, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
 
@@ -82,7 +82,7 @@ export function movingAverages(args: KernelArgs): tf.TensorInfo[] {
     tf.TensorInfo
   >;
   const decay = Math.fround(args.attrs?.decay as number);
-  const { make, view } = heapOf(args);
+  const { make, view } = Scope.of(args);
   return [[movingMean, mean], [movingVariance, variance]].map(([moving, batch]) => {
     const out = make(moving.shape);
     const [m, b, o] = [moving, batch, out].map(view);

@@ -16,8 +16,8 @@
 // paddings) are handed to the wasm backend's own kernel.
 import * as tf from "../../tf.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
-import { originalKernel, Scope, type WasmBackend } from "../_heap.ts";
-import type { KernelArgs } from "../_kernel.ts";
+import { Scope, type WasmBackend } from "../_heap.ts";
+import { type KernelArgs, shippedWasmKernel } from "../_kernel.ts";
 import { rotateAndSwap, scatter, subsample, transpose2d } from "../_layout.ts";
 import { simdKernels } from "./_simd.ts";
 
@@ -130,7 +130,7 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const g = geometry(inputShape, filter.shape, attrs);
   const before = g ? [g.kh - 1 - g.top, g.kw - 1 - g.left] : [-1, -1];
   if (!g || before[0] < 0 || before[1] < 0) {
-    return originalKernel("Conv2DBackpropInput")(args) as tf.TensorInfo;
+    return shippedWasmKernel("Conv2DBackpropInput")(args) as tf.TensorInfo;
   }
   const scope = new Scope(args.backend as WasmBackend);
   if (g.kh === 1 && g.kw === 1) {

@@ -12,8 +12,8 @@
 // - ReluGrad (new, lib/ops/relu_grad.ts): the ReLU's gradient dy · step(x) in one pass instead of
 //   three kernels.
 import * as tf from "../../tf.ts";
-import { originalKernel, Scope, type WasmBackend } from "../_heap.ts";
-import type { KernelArgs } from "../_kernel.ts";
+import { Scope, type WasmBackend } from "../_heap.ts";
+import { type KernelArgs, shippedWasmKernel } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
 
 // Add of a per-channel vector to a large tensor (a convolution's bias): the wasm kernel computes
@@ -33,7 +33,7 @@ export function add(args: KernelArgs): tf.TensorInfo {
     a.dtype !== "float32" || b.dtype !== "float32" || !perChannel ||
     tf.util.sizeFromShape(big.shape) < BIAS_ADD_MIN_SIZE
   ) {
-    return originalKernel("Add")(args) as tf.TensorInfo;
+    return shippedWasmKernel("Add")(args) as tf.TensorInfo;
   }
   const scope = new Scope(args.backend as WasmBackend);
   const out = scope.alloc(big.shape);
@@ -52,7 +52,7 @@ export function add(args: KernelArgs): tf.TensorInfo {
 // copies it, several times per training step for full-size activations.
 export function identity(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  if (x.dtype === "string") return originalKernel("Identity")(args) as tf.TensorInfo;
+  if (x.dtype === "string") return shippedWasmKernel("Identity")(args) as tf.TensorInfo;
   (args.backend as WasmBackend).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
@@ -66,7 +66,7 @@ function reduceLeading(kind: "Sum" | "Mean") {
     const rank = x.shape.length;
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
-    if (!leading || x.dtype !== "float32") return originalKernel(kind)(args) as tf.TensorInfo;
+    if (!leading || x.dtype !== "float32") return shippedWasmKernel(kind)(args) as tf.TensorInfo;
     const channels = x.shape[rank - 1];
     const outShape = keepDims ? [...new Array(rank - 1).fill(1), channels] : [channels];
     const rows = tf.util.sizeFromShape(x.shape) / channels;
@@ -91,7 +91,7 @@ export function cast(args: KernelArgs): tf.TensorInfo {
   // A cast to the tensor's own type (the ReLU gradient casts its input to float32) shares it.
   if (dtype === x.dtype) return identity(args);
   if (dtype !== "bool" || !(x.dtype === "float32" || x.dtype === "int32")) {
-    return originalKernel("Cast")(args as never) as tf.TensorInfo;
+    return shippedWasmKernel("Cast")(args as never) as tf.TensorInfo;
   }
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput(x.shape, "bool");

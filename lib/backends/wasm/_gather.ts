@@ -3,15 +3,15 @@
 // than training the baseline) copies whole slices at once; Tile (used by batch normalisation's
 // gradient) copies in JavaScript.
 import * as tf from "../../tf.ts";
-import { originalKernel, type WasmBackend } from "../_heap.ts";
-import type { KernelArgs } from "../_kernel.ts";
+import { type WasmBackend } from "../_heap.ts";
+import { type KernelArgs, shippedWasmKernel } from "../_kernel.ts";
 import { tile } from "../_layout.ts";
 
 export function gatherV2(args: KernelArgs): tf.TensorInfo {
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   const attrs = args.attrs ?? {};
   if (((attrs.batchDims as number | undefined) ?? 0) !== 0 || x.dtype === "string") {
-    return originalKernel("GatherV2")(args as never) as tf.TensorInfo;
+    return shippedWasmKernel("GatherV2")(args as never) as tf.TensorInfo;
   }
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const dimSize = x.shape[axis];
@@ -51,7 +51,7 @@ export function tileKernel(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const reps = (args.attrs ?? {}).reps as number[];
   if (x.dtype !== "float32" && x.dtype !== "int32") {
-    return originalKernel("Tile")(args) as tf.TensorInfo;
+    return shippedWasmKernel("Tile")(args) as tf.TensorInfo;
   }
   const backend = args.backend as WasmBackend & {
     typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;

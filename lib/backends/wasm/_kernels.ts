@@ -11,8 +11,7 @@ import {
   registerBatchNormGradient,
 } from "../../ops/batch_norm.ts";
 import { registerReluGradient, RELU_GRAD } from "../../ops/relu_grad.ts";
-import { keepOriginal } from "../_heap.ts";
-import type { KernelEntry } from "../_kernel.ts";
+import { keepShippedWasmKernel, type KernelEntry } from "../_kernel.ts";
 import { conv2DBackpropFilter, conv2DBackpropInput } from "./_conv.ts";
 import { maxPoolGrad } from "./_pooling.ts";
 import { batchNormBackward, batchNormForward, movingAverages } from "./_batch_norm.ts";
@@ -55,7 +54,7 @@ export function registerWasmTrainingKernels(): number {
     const existing = tf.getKernelsForBackend("wasm").find((k) => k.kernelName === name);
     if (existing?.kernelFunc === (kernel as unknown)) continue;
     if (existing) {
-      keepOriginal(name, existing.kernelFunc);
+      keepShippedWasmKernel(name, existing.kernelFunc);
       tf.unregisterKernel(name, "wasm");
     }
     // The original's set-up (binding its WebAssembly function) still has to run when the backend

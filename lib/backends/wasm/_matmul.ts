@@ -1,8 +1,8 @@
 // BatchMatMul with transpose flags on `wasm` (the backend's falls back to a naive loop for
 // them): transposes explicitly, then multiplies with XNNPACK.
 import * as tf from "../../tf.ts";
-import { originalKernel, Scope, type WasmBackend } from "../_heap.ts";
-import type { KernelArgs } from "../_kernel.ts";
+import { Scope, type WasmBackend } from "../_heap.ts";
+import { type KernelArgs, shippedWasmKernel } from "../_kernel.ts";
 
 export function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -10,7 +10,7 @@ export function batchMatMul(args: KernelArgs): tf.TensorInfo {
     transposeA?: boolean;
     transposeB?: boolean;
   };
-  if (!transposeA && !transposeB) return originalKernel("BatchMatMul")(args) as tf.TensorInfo;
+  if (!transposeA && !transposeB) return shippedWasmKernel("BatchMatMul")(args) as tf.TensorInfo;
   const scope = new Scope(args.backend as WasmBackend);
   const swapLast = (t: tf.TensorInfo) => {
     const perm = t.shape.map((_, i) => i);

@@ -1,7 +1,7 @@
 // The fused Adam update (lib/ops/adam.ts) for the `wasm` backend: one SIMD pass (_simd.c's
 // adam_update) over each variable's values in the WebAssembly heap (`onednn` inherits it).
 import * as tf from "../../tf.ts";
-import { heapOf } from "../_heap.ts";
+import { Scope } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
 
@@ -12,7 +12,7 @@ export function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
     tf.TensorInfo
   >;
   const attrs = args.attrs as Record<string, number>;
-  const { make, view } = heapOf(args);
+  const { make, view } = Scope.of(args);
   const outputs = [value, m, v].map((t) => make(t.shape));
   const [w0, m0, v0, g, a1, a2] = [value, m, v, gradient, accBeta1, accBeta2].map(view);
   const [w1, m1, v1] = outputs.map(view);

@@ -1,7 +1,7 @@
 // Max pooling's gradient on `wasm` (the backend's own is a slow generic loop): a SIMD kernel of
 // _simd.c, 4 channels at a time, or a direct loop in JavaScript for other channel counts.
 import * as tf from "../../tf.ts";
-import { heapOf, Scope, type WasmBackend } from "../_heap.ts";
+import { Scope, type WasmBackend } from "../_heap.ts";
 import type { KernelArgs } from "../_kernel.ts";
 import { simdKernels } from "./_simd.ts";
 
@@ -53,7 +53,7 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     if (unresolved === 0) return scope.result(dx);
     scope.result(null);
   }
-  const { make, view } = heapOf(args);
+  const { make, view } = Scope.of(args);
   const dx = make(input.shape);
   const x = view(input);
   const g = view(dy);
