@@ -6,6 +6,7 @@
  */
 import * as tf from "../tf.ts";
 import { inputConv2d } from "../layers/input_conv.ts";
+import { checkInputShape } from "./_input_shape.ts";
 
 /**
  * Builds the course's `convolutional_model(input_shape)`: Conv2D 8 filters 4x4 stride 1 'same',
@@ -25,13 +26,7 @@ import { inputConv2d } from "../layers/input_conv.ts";
 export function convolutionalModel(
   inputShape: [number, number, number] = [64, 64, 3],
 ): tf.LayersModel {
-  if (inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new TypeError(
-      `Cannot build the model for input shape [${
-        inputShape.join(", ")
-      }]: expected [height, width, channels] of positive integers`,
-    );
-  }
+  checkInputShape("the model", inputShape);
   const input = tf.input({ shape: inputShape, name: "input" });
   const glorot = () => tf.initializers.glorotUniform({});
   let x = inputConv2d({

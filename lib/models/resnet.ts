@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { checkInputShape } from "./_input_shape.ts";
 import * as tf from "../tf.ts";
 import { batchNormalization } from "../layers/batch_norm.ts";
 
@@ -369,13 +370,7 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
       `Cannot build ResNet-50 for ${classes} classes: expected a positive integer`,
     );
   }
-  if (inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new TypeError(
-      `Cannot build ResNet-50 for input shape [${
-        inputShape.join(", ")
-      }]: expected [height, width, channels]`,
-    );
-  }
+  checkInputShape("ResNet-50", inputShape);
   checkResNet50Size(inputShape);
   const training = options.training;
   const initialization = options.initialization ?? "independent";
