@@ -34,3 +34,4 @@ export {
 } from "./plot.ts";
 export * from "./summary.ts";
 export * from "./graph.ts";
+export * from "./source.ts";
