@@ -8,3 +8,4 @@
  */
 export * from "./batch_norm.ts";
 export * from "./input_conv.ts";
+export * from "./apply.ts";

@@ -6,6 +6,7 @@
  */
 import * as tf from "../tf.ts";
 import { inputConv2d } from "../layers/input_conv.ts";
+import { applyLayer } from "../layers/apply.ts";
 import { checkInputShape } from "./_input_shape.ts";
 
 /**
@@ -27,36 +28,57 @@ export function convolutionalModel(
   inputShape: [number, number, number] = [64, 64, 3],
 ): tf.LayersModel {
   checkInputShape("the model", inputShape);
-  const input = tf.input({ shape: inputShape, name: "input" });
   const glorot = () => tf.initializers.glorotUniform({});
-  let x = inputConv2d({
-    filters: 8,
-    kernelSize: 4,
-    strides: 1,
-    padding: "same",
-    kernelInitializer: glorot(),
-    name: "conv2d_1",
-  }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: "re_lu_1" }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ poolSize: 8, strides: 8, padding: "same", name: "max_pooling2d_1" })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({
-    filters: 16,
-    kernelSize: 2,
-    strides: 1,
-    padding: "same",
-    kernelInitializer: glorot(),
-    name: "conv2d_2",
-  }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: "re_lu_2" }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ poolSize: 4, strides: 4, padding: "same", name: "max_pooling2d_2" })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.flatten({ name: "flatten" }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({
-    units: 6,
-    activation: "softmax",
-    kernelInitializer: glorot(),
-    name: "dense",
-  }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: output, name: "convolutional_model" });
+  const inputImg = tf.input({ shape: inputShape, name: "input" });
+  // CONV2D: 8 filters 4x4, stride 1, padding 'same'
+  const Z1 = applyLayer(
+    inputConv2d({
+      filters: 8,
+      kernelSize: 4,
+      strides: 1,
+      padding: "same",
+      kernelInitializer: glorot(),
+      name: "conv2d_1",
+    }),
+    inputImg,
+  );
+  // RELU
+  const A1 = applyLayer(tf.layers.reLU({ name: "re_lu_1" }), Z1);
+  // MAXPOOL: window 8x8, stride 8, padding 'same'
+  const P1 = applyLayer(
+    tf.layers.maxPooling2d({ poolSize: 8, strides: 8, padding: "same", name: "max_pooling2d_1" }),
+    A1,
+  );
+  // CONV2D: 16 filters 2x2, stride 1, padding 'same'
+  const Z2 = applyLayer(
+    tf.layers.conv2d({
+      filters: 16,
+      kernelSize: 2,
+      strides: 1,
+      padding: "same",
+      kernelInitializer: glorot(),
+      name: "conv2d_2",
+    }),
+    P1,
+  );
+  // RELU
+  const A2 = applyLayer(tf.layers.reLU({ name: "re_lu_2" }), Z2);
+  // MAXPOOL: window 4x4, stride 4, padding 'same'
+  const P2 = applyLayer(
+    tf.layers.maxPooling2d({ poolSize: 4, strides: 4, padding: "same", name: "max_pooling2d_2" }),
+    A2,
+  );
+  // FLATTEN
+  const F = applyLayer(tf.layers.flatten({ name: "flatten" }), P2);
+  // Dense layer: 6 neurons, softmax activation
+  const outputs = applyLayer(
+    tf.layers.dense({
+      units: 6,
+      activation: "softmax",
+      kernelInitializer: glorot(),
+      name: "dense",
+    }),
+    F,
+  );
+  return tf.model({ inputs: inputImg, outputs, name: "convolutional_model" });
 }

@@ -14,6 +14,7 @@ import { batchNormalization } from "../layers/batch_norm.ts";
 
 export { type BatchNormMode, setBatchNormMode } from "../layers/batch_norm.ts";
 import { inputConv2d } from "../layers/input_conv.ts";
+import { applyLayer } from "../layers/apply.ts";
 import { shapeText } from "../util/format.ts";
 
 /** A TF.js weight initializer, as `tf.initializers.glorotUniform()` and friends return. */
@@ -100,58 +101,69 @@ const INITIALIZERS: Record<
   seed0: { uniform: randomUniformSeed0, glorot: glorotUniformSeed0 },
 };
 
-// Applies layers to symbolic or concrete tensors alike. For concrete tensors the layers are
-// created, used once and disposed, so an eager check leaves no weights behind.
-class BlockBuilder {
-  readonly layers: tf.layers.Layer[] = [];
+/** The layer settings a block passes on: names are suffixes of the block's `name` option. */
+interface ConvSettings {
+  filters: number;
+  kernelSize: number;
+  /** Default 1. */
+  strides?: number;
+  padding: "same" | "valid";
+  name: string;
+}
+
+/**
+ * The layers of one block, created as the block's options say (the course's `initializer` and
+ * `training` arguments) and applied at once: each method takes the tensor first and returns the
+ * layer's output, so `X = tfl.relu(X, …)` reads as the course's `X = tfl.Activation('relu')(X)`. Works on symbolic and concrete tensors alike; for concrete ones the layers are
+ * created, used once and disposed, so an eager check leaves no weights behind.
+ */
+class BlockLayers {
+  readonly created: tf.layers.Layer[] = [];
   constructor(readonly options: BlockOptions, readonly initializer: Initializer) {}
 
-  private name(suffix: string): string | undefined {
+  private fullName(suffix: string): string | undefined {
     return this.options.name === undefined ? undefined : `${this.options.name}_${suffix}`;
   }
 
   private use<T extends BlockInput>(layer: tf.layers.Layer, x: T | T[]): T {
-    this.layers.push(layer);
+    this.created.push(layer);
     return layer.apply(x as tf.Tensor | tf.Tensor[]) as T;
   }
 
-  conv<T extends BlockInput>(
-    x: T,
-    filters: number,
-    kernelSize: number,
-    strides: number,
-    padding: "same" | "valid",
-    suffix: string,
-  ): T {
+  /** Keras's `Conv2D(filters, kernel_size, strides, padding, kernel_initializer)(x)`. */
+  conv2d<T extends BlockInput>(x: T, settings: ConvSettings): T {
+    const { name, ...conv } = settings;
     return this.use(
       tf.layers.conv2d({
-        filters,
-        kernelSize,
-        strides,
-        padding,
+        strides: 1,
+        ...conv,
         kernelInitializer: this.initializer,
-        name: this.name(suffix),
+        name: this.fullName(name),
       }),
       x,
     );
   }
 
-  batchNorm<T extends BlockInput>(x: T, suffix: string): T {
+  /** Keras's `BatchNormalization(axis=3)(x, training=training)`. */
+  batchNormalization<T extends BlockInput>(x: T, settings: { name: string }): T {
+    const training = this.options.training === undefined ? true : this.options.training;
     return this.use(
-      batchNormalization({
-        training: this.options.training === undefined ? true : this.options.training ?? undefined,
-        name: this.name(suffix),
-      }),
+      batchNormalization({ training: training ?? undefined, name: this.fullName(settings.name) }),
       x,
     );
   }
 
-  relu<T extends BlockInput>(x: T, suffix: string): T {
-    return this.use(tf.layers.activation({ activation: "relu", name: this.name(suffix) }), x);
+  /** Keras's `Activation('relu')(x)`. */
+  relu<T extends BlockInput>(x: T, settings: { name: string }): T {
+    return this.use(
+      tf.layers.activation({ activation: "relu", name: this.fullName(settings.name) }),
+      x,
+    );
   }
 
-  add<T extends BlockInput>(main: T, shortcut: T, suffix: string): T {
-    return this.use(tf.layers.add({ name: this.name(suffix) }), [main, shortcut]);
+  /** Keras's `Add()([a, b])`. */
+  add<T extends BlockInput>(inputs: [T, T], settings: { name: string }): T {
+    return this.use(tf.layers.add({ name: this.fullName(settings.name) }), inputs);
   }
 }
 
@@ -181,42 +193,53 @@ function checkInput(what: string, x: BlockInput): void {
   }
 }
 
-function runBlock<T extends BlockInput>(
+// The checks of a block's arguments, before any layer is made: a 4-D input, a kernel size and
+// three filter counts, for the identity block an input of F3 channels (the shortcut is added to
+// the output), for the convolutional block a positive stride `s`.
+function checkBlockArguments(
+  what: "identity block" | "convolutional block",
+  x: BlockInput,
+  f: number,
+  filters: readonly number[],
+  s?: number,
+): void {
+  checkInput(what, x);
+  checkFilters(what, f, filters);
+  if (what === "identity block" && x.shape[3] !== filters[2]) {
+    throw new TypeError(
+      `Cannot build the identity block: the input has ${x.shape[3]} channels but F3 = ${
+        filters[2]
+      }; the shortcut adds the input to the output, so they must be equal`,
+    );
+  }
+  if (s !== undefined && (!Number.isInteger(s) || s < 1)) {
+    throw new RangeError(
+      `Cannot build the convolutional block: stride s = ${s}, expected a positive integer`,
+    );
+  }
+}
+
+// Builds a block's layers with its options and applies them to `x` through `body`: to a symbolic
+// tensor for a model, or eagerly to a concrete one (the layers freed afterwards).
+function buildBlock<T extends BlockInput>(
   what: string,
   x: T,
   options: BlockOptions,
   kind: "uniform" | "glorot",
-  body: (b: BlockBuilder, x: T) => T,
+  body: (layers: BlockLayers, x: T) => T,
 ): T {
   const initialization = options.initialization ?? "independent";
   checkInitialization(what, initialization);
-  const builder = new BlockBuilder(
+  const layers = new BlockLayers(
     options,
     options.initializer ?? INITIALIZERS[initialization][kind](),
   );
-  if (x instanceof tf.SymbolicTensor) return body(builder, x);
+  if (x instanceof tf.SymbolicTensor) return body(layers, x);
   try {
-    return tf.tidy(() => body(builder, x) as tf.Tensor4D) as T;
+    return tf.tidy(() => body(layers, x) as tf.Tensor4D) as T;
   } finally {
-    for (const layer of builder.layers) layer.dispose();
+    for (const layer of layers.created) layer.dispose();
   }
-}
-
-// The main path both blocks share: 1x1 (stride s) -> BN -> ReLU -> fxf 'same' -> BN -> ReLU ->
-// 1x1 -> BN.
-function mainPath<T extends BlockInput>(
-  b: BlockBuilder,
-  input: T,
-  f: number,
-  [f1, f2, f3]: readonly number[],
-  s: number,
-): T {
-  let y = b.conv(input, f1, 1, s, "valid", "conv_a");
-  y = b.relu(b.batchNorm(y, "bn_a"), "relu_a");
-  y = b.conv(y, f2, f, 1, "same", "conv_b");
-  y = b.relu(b.batchNorm(y, "bn_b"), "relu_b");
-  y = b.conv(y, f3, 1, 1, "valid", "conv_c");
-  return b.batchNorm(y, "bn_c");
 }
 
 /**
@@ -245,19 +268,28 @@ export function identityBlock<T extends BlockInput>(
   filters: readonly [number, number, number] | number[],
   options: BlockOptions = {},
 ): T {
-  checkInput("identity block", x);
-  checkFilters("identity block", f, filters);
-  const channels = x.shape[3];
-  const f3 = filters[2];
-  if (channels !== f3) {
-    throw new TypeError(
-      `Cannot build the identity block: the input has ${channels} channels but F3 = ${f3}; ` +
-        `the shortcut adds the input to the output, so they must be equal`,
-    );
-  }
-  return runBlock("identity block", x, options, "uniform", (b, input) => {
-    const y = mainPath(b, input, f, filters, 1);
-    return b.relu(b.add(y, input, "add"), "out");
+  checkBlockArguments("identity block", x, f, filters);
+  return buildBlock("identity block", x, options, "uniform", (tfl, X) => {
+    const [F1, F2, F3] = filters;
+    const shortcut = X;
+
+    // First component of the main path: 1x1 convolution, batch normalisation, ReLU
+    X = tfl.conv2d(X, { filters: F1, kernelSize: 1, padding: "valid", name: "conv_a" });
+    X = tfl.batchNormalization(X, { name: "bn_a" });
+    X = tfl.relu(X, { name: "relu_a" });
+
+    // Second component: f x f convolution with 'same' padding, batch normalisation, ReLU
+    X = tfl.conv2d(X, { filters: F2, kernelSize: f, padding: "same", name: "conv_b" });
+    X = tfl.batchNormalization(X, { name: "bn_b" });
+    X = tfl.relu(X, { name: "relu_b" });
+
+    // Third component: 1x1 convolution, batch normalisation (no ReLU yet)
+    X = tfl.conv2d(X, { filters: F3, kernelSize: 1, padding: "valid", name: "conv_c" });
+    X = tfl.batchNormalization(X, { name: "bn_c" });
+
+    // Final step: add the shortcut to the main path, then ReLU
+    X = tfl.add([X, shortcut], { name: "add" });
+    return tfl.relu(X, { name: "out" });
   });
 }
 
@@ -284,19 +316,39 @@ export function convolutionalBlock<T extends BlockInput>(
   filters: readonly [number, number, number] | number[],
   options: ConvolutionalBlockOptions = {},
 ): T {
-  checkInput("convolutional block", x);
-  checkFilters("convolutional block", f, filters);
   const s = options.s ?? 2;
-  if (!Number.isInteger(s) || s < 1) {
-    throw new RangeError(
-      `Cannot build the convolutional block: stride s = ${s}, expected a positive integer`,
-    );
-  }
-  return runBlock("convolutional block", x, options, "glorot", (b, input) => {
-    const y = mainPath(b, input, f, filters, s);
-    let shortcut = b.conv(input, filters[2], 1, s, "valid", "conv_shortcut");
-    shortcut = b.batchNorm(shortcut, "bn_shortcut");
-    return b.relu(b.add(y, shortcut, "add"), "out");
+  checkBlockArguments("convolutional block", x, f, filters, s);
+  return buildBlock("convolutional block", x, options, "glorot", (tfl, X) => {
+    const [F1, F2, F3] = filters;
+    let shortcut = X;
+
+    // First component of the main path: 1x1 convolution with stride s, batch normalisation, ReLU
+    X = tfl.conv2d(X, { filters: F1, kernelSize: 1, strides: s, padding: "valid", name: "conv_a" });
+    X = tfl.batchNormalization(X, { name: "bn_a" });
+    X = tfl.relu(X, { name: "relu_a" });
+
+    // Second component: f x f convolution with 'same' padding, batch normalisation, ReLU
+    X = tfl.conv2d(X, { filters: F2, kernelSize: f, padding: "same", name: "conv_b" });
+    X = tfl.batchNormalization(X, { name: "bn_b" });
+    X = tfl.relu(X, { name: "relu_b" });
+
+    // Third component: 1x1 convolution, batch normalisation
+    X = tfl.conv2d(X, { filters: F3, kernelSize: 1, padding: "valid", name: "conv_c" });
+    X = tfl.batchNormalization(X, { name: "bn_c" });
+
+    // Shortcut path: 1x1 convolution with stride s to F3 channels, batch normalisation
+    shortcut = tfl.conv2d(shortcut, {
+      filters: F3,
+      kernelSize: 1,
+      strides: s,
+      padding: "valid",
+      name: "conv_shortcut",
+    });
+    shortcut = tfl.batchNormalization(shortcut, { name: "bn_shortcut" });
+
+    // Final step: add the shortcut to the main path, then ReLU
+    X = tfl.add([X, shortcut], { name: "add" });
+    return tfl.relu(X, { name: "out" });
   });
 }
 
@@ -344,6 +396,22 @@ function checkResNet50Size(inputShape: number[]): void {
   );
 }
 
+// resNet50's options with their defaults, checked before any layer is made.
+function checkedResNet50Options(options: ResNet50Options) {
+  const inputShape = options.inputShape ?? [64, 64, 3];
+  const classes = options.classes ?? 6;
+  if (!Number.isInteger(classes) || classes < 1) {
+    throw new RangeError(
+      `Cannot build ResNet-50 for ${classes} classes: expected a positive integer`,
+    );
+  }
+  checkInputShape("ResNet-50", inputShape);
+  checkResNet50Size(inputShape);
+  const initialization = options.initialization ?? "independent";
+  checkInitialization("ResNet-50", initialization);
+  return { inputShape, classes, training: options.training, initialization };
+}
+
 /**
  * Builds the course's `ResNet50(input_shape, classes)`:
  *
@@ -363,69 +431,49 @@ function checkResNet50Size(inputShape: number[]): void {
  * ```
  */
 export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
-  const inputShape = options.inputShape ?? [64, 64, 3];
-  const classes = options.classes ?? 6;
-  if (!Number.isInteger(classes) || classes < 1) {
-    throw new RangeError(
-      `Cannot build ResNet-50 for ${classes} classes: expected a positive integer`,
-    );
-  }
-  checkInputShape("ResNet-50", inputShape);
-  checkResNet50Size(inputShape);
-  const training = options.training;
-  const initialization = options.initialization ?? "independent";
-  checkInitialization("ResNet-50", initialization);
+  const { inputShape, classes, training, initialization } = checkedResNet50Options(options);
   const glorot = INITIALIZERS[initialization].glorot;
+  const blocks = { training, initialization };
+
   const input = tf.input({ shape: inputShape, name: "input" });
-  let x = tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }).apply(
-    input,
-  ) as tf.SymbolicTensor;
-  x = inputConv2d({
-    filters: 64,
-    kernelSize: 7,
-    strides: 2,
-    padding: "valid",
-    kernelInitializer: glorot(),
-    name: "conv1",
-  }).apply(x) as tf.SymbolicTensor;
-  x = batchNormalization({ name: "bn_conv1" }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.activation({ activation: "relu", name: "relu_conv1" }).apply(
-    x,
-  ) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1" }).apply(
-    x,
-  ) as tf.SymbolicTensor;
+  let X = applyLayer(tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }), input);
 
-  const stages: { filters: [number, number, number]; s: number; identityBlocks: number }[] = [
-    { filters: [64, 64, 256], s: 1, identityBlocks: 2 },
-    { filters: [128, 128, 512], s: 2, identityBlocks: 3 },
-    { filters: [256, 256, 1024], s: 2, identityBlocks: 5 },
-    { filters: [512, 512, 2048], s: 2, identityBlocks: 2 },
-  ];
-  stages.forEach((stage, i) => {
-    const prefix = `res${i + 2}`;
-    x = convolutionalBlock(x, 3, stage.filters, {
-      s: stage.s,
-      training,
-      initialization,
-      name: `${prefix}a`,
-    });
-    for (let j = 0; j < stage.identityBlocks; j++) {
-      x = identityBlock(x, 3, stage.filters, {
-        training,
-        initialization,
-        name: `${prefix}${String.fromCharCode(98 + j)}`,
-      });
-    }
-  });
+  // Stage 1: 7x7 convolution with stride 2, batch normalisation, ReLU, 3x3 max pooling
+  const conv1 = { filters: 64, kernelSize: 7, strides: 2, kernelInitializer: glorot() };
+  X = applyLayer(inputConv2d({ ...conv1, name: "conv1" }), X);
+  X = applyLayer(batchNormalization({ name: "bn_conv1" }), X);
+  X = applyLayer(tf.layers.activation({ activation: "relu", name: "relu_conv1" }), X);
+  X = applyLayer(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1" }), X);
 
-  x = tf.layers.averagePooling2d({ poolSize: 2, name: "avg_pool" }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.flatten({ name: "flatten" }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({
-    units: classes,
-    activation: "softmax",
-    kernelInitializer: glorot(),
-    name: "fc",
-  }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: output, name: "ResNet50" });
+  // Stage 2: one convolutional block with s = 1, then 2 identity blocks
+  X = convolutionalBlock(X, 3, [64, 64, 256], { s: 1, name: "res2a", ...blocks });
+  X = identityBlock(X, 3, [64, 64, 256], { name: "res2b", ...blocks });
+  X = identityBlock(X, 3, [64, 64, 256], { name: "res2c", ...blocks });
+
+  // Stage 3: one convolutional block with s = 2, then 3 identity blocks
+  X = convolutionalBlock(X, 3, [128, 128, 512], { s: 2, name: "res3a", ...blocks });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3b", ...blocks });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3c", ...blocks });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3d", ...blocks });
+
+  // Stage 4: one convolutional block with s = 2, then 5 identity blocks
+  X = convolutionalBlock(X, 3, [256, 256, 1024], { s: 2, name: "res4a", ...blocks });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4b", ...blocks });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4c", ...blocks });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4d", ...blocks });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4e", ...blocks });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4f", ...blocks });
+
+  // Stage 5: one convolutional block with s = 2, then 2 identity blocks
+  X = convolutionalBlock(X, 3, [512, 512, 2048], { s: 2, name: "res5a", ...blocks });
+  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5b", ...blocks });
+  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5c", ...blocks });
+
+  // 2x2 average pooling, flatten, and a dense softmax layer of one unit per class
+  X = applyLayer(tf.layers.averagePooling2d({ poolSize: 2, name: "avg_pool" }), X);
+  X = applyLayer(tf.layers.flatten({ name: "flatten" }), X);
+  const dense = { units: classes, activation: "softmax", kernelInitializer: glorot() } as const;
+  X = applyLayer(tf.layers.dense({ ...dense, name: "fc" }), X);
+
+  return tf.model({ inputs: input, outputs: X, name: "ResNet50" });
 }
