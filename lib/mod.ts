@@ -21,6 +21,7 @@ export * as tf from "./tf.ts";
 export * from "./data/mod.ts";
 // The models, the course's self-checks, and Keras model files.
 export * from "./models/mod.ts";
+export { applyLayer, batchNormalization, type BatchNormOptions } from "./layers/mod.ts";
 export * from "./keras/mod.ts";
 // Training, its settings, watching it, reading its history, evaluation.
 export * from "./training/mod.ts";

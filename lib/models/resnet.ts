@@ -369,7 +369,22 @@ export interface ResNet50Options {
    * with `"seed0"` every convolution and the dense layer start from the same seeded sequence.
    */
   initialization?: Initialization;
+  /**
+   * The blocks to build it from, such as a learner's own versions of the course's functions;
+   * default the library's {@linkcode identityBlock} and {@linkcode convolutionalBlock}. Each is
+   * called on a symbolic tensor with `f`, `filters` and the options `s` (convolutional block),
+   * `training`, `initialization` and `name`, which a learner's block may ignore.
+   */
+  blocks?: { identityBlock?: ModelBlock; convolutionalBlock?: ModelBlock };
 }
+
+/** A block as {@linkcode resNet50} calls it while it builds the model. */
+export type ModelBlock = (
+  X: tf.SymbolicTensor,
+  f: number,
+  filters: [number, number, number],
+  options: ConvolutionalBlockOptions,
+) => tf.SymbolicTensor;
 
 // The side length that reaches the final 2x2 average pooling from an input side of `n` pixels:
 // padding 3, the 7x7 convolution with stride 2, the 3x3 max pooling with stride 2, then one
@@ -409,7 +424,18 @@ function checkedResNet50Options(options: ResNet50Options) {
   checkResNet50Size(inputShape);
   const initialization = options.initialization ?? "independent";
   checkInitialization("ResNet-50", initialization);
-  return { inputShape, classes, training: options.training, initialization };
+  const blocks = {
+    identityBlock: options.blocks?.identityBlock ?? identityBlock,
+    convolutionalBlock: options.blocks?.convolutionalBlock ?? convolutionalBlock,
+  };
+  for (const [name, block] of Object.entries(blocks)) {
+    if (typeof block !== "function") {
+      throw new TypeError(
+        `Cannot build ResNet-50: blocks.${name} is ${typeof block}, not a function`,
+      );
+    }
+  }
+  return { inputShape, classes, training: options.training, initialization, blocks };
 }
 
 /**
@@ -431,9 +457,10 @@ function checkedResNet50Options(options: ResNet50Options) {
  * ```
  */
 export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
-  const { inputShape, classes, training, initialization } = checkedResNet50Options(options);
+  const { inputShape, classes, training, initialization, blocks } = checkedResNet50Options(options);
+  const { identityBlock, convolutionalBlock } = blocks; // the library's, or the ones given
   const glorot = INITIALIZERS[initialization].glorot;
-  const blocks = { training, initialization };
+  const settings = { training, initialization };
 
   const input = tf.input({ shape: inputShape, name: "input" });
   let X = applyLayer(tf.layers.zeroPadding2d({ padding: 3, name: "zero_padding" }), input);
@@ -446,28 +473,28 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
   X = applyLayer(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool1" }), X);
 
   // Stage 2: one convolutional block with s = 1, then 2 identity blocks
-  X = convolutionalBlock(X, 3, [64, 64, 256], { s: 1, name: "res2a", ...blocks });
-  X = identityBlock(X, 3, [64, 64, 256], { name: "res2b", ...blocks });
-  X = identityBlock(X, 3, [64, 64, 256], { name: "res2c", ...blocks });
+  X = convolutionalBlock(X, 3, [64, 64, 256], { s: 1, name: "res2a", ...settings });
+  X = identityBlock(X, 3, [64, 64, 256], { name: "res2b", ...settings });
+  X = identityBlock(X, 3, [64, 64, 256], { name: "res2c", ...settings });
 
   // Stage 3: one convolutional block with s = 2, then 3 identity blocks
-  X = convolutionalBlock(X, 3, [128, 128, 512], { s: 2, name: "res3a", ...blocks });
-  X = identityBlock(X, 3, [128, 128, 512], { name: "res3b", ...blocks });
-  X = identityBlock(X, 3, [128, 128, 512], { name: "res3c", ...blocks });
-  X = identityBlock(X, 3, [128, 128, 512], { name: "res3d", ...blocks });
+  X = convolutionalBlock(X, 3, [128, 128, 512], { s: 2, name: "res3a", ...settings });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3b", ...settings });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3c", ...settings });
+  X = identityBlock(X, 3, [128, 128, 512], { name: "res3d", ...settings });
 
   // Stage 4: one convolutional block with s = 2, then 5 identity blocks
-  X = convolutionalBlock(X, 3, [256, 256, 1024], { s: 2, name: "res4a", ...blocks });
-  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4b", ...blocks });
-  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4c", ...blocks });
-  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4d", ...blocks });
-  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4e", ...blocks });
-  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4f", ...blocks });
+  X = convolutionalBlock(X, 3, [256, 256, 1024], { s: 2, name: "res4a", ...settings });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4b", ...settings });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4c", ...settings });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4d", ...settings });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4e", ...settings });
+  X = identityBlock(X, 3, [256, 256, 1024], { name: "res4f", ...settings });
 
   // Stage 5: one convolutional block with s = 2, then 2 identity blocks
-  X = convolutionalBlock(X, 3, [512, 512, 2048], { s: 2, name: "res5a", ...blocks });
-  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5b", ...blocks });
-  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5c", ...blocks });
+  X = convolutionalBlock(X, 3, [512, 512, 2048], { s: 2, name: "res5a", ...settings });
+  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5b", ...settings });
+  X = identityBlock(X, 3, [512, 512, 2048], { name: "res5c", ...settings });
 
   // 2x2 average pooling, flatten, and a dense softmax layer of one unit per class
   X = applyLayer(tf.layers.averagePooling2d({ poolSize: 2, name: "avg_pool" }), X);

@@ -358,3 +358,37 @@ Deno.test("setBatchNormMode() switches every batch normalisation of a model, e.g
   tf.dispose([x, y, mean]);
   model.dispose();
 });
+
+Deno.test("resNet50() builds from the blocks it is given: 4 convolutional and 12 identity blocks", () => {
+  const calls: string[] = [];
+  const model = resNet50({
+    blocks: {
+      identityBlock: (x, f, filters, options) => {
+        calls.push(`identity ${options.name} ${filters[2]}`);
+        return identityBlock(x, f, filters, options);
+      },
+      convolutionalBlock: (x, f, filters, options) => {
+        calls.push(`convolutional ${options.name} s=${options.s}`);
+        return convolutionalBlock(x, f, filters, options);
+      },
+    },
+  });
+  assertEquals(model.countParams(), 23_600_006);
+  assertEquals(calls.filter((c) => c.startsWith("convolutional")), [
+    "convolutional res2a s=1",
+    "convolutional res3a s=2",
+    "convolutional res4a s=2",
+    "convolutional res5a s=2",
+  ]);
+  assertEquals(calls.filter((c) => c.startsWith("identity")).length, 12);
+  assertEquals(calls[1], "identity res2b 256");
+  model.dispose();
+});
+
+Deno.test("resNet50() refuses blocks that are not functions, naming which", () => {
+  assertThrows(
+    () => resNet50({ blocks: { identityBlock: 3 as never } }),
+    TypeError,
+    "Cannot build ResNet-50: blocks.identityBlock is number, not a function",
+  );
+});
