@@ -96,8 +96,12 @@ export function registerBatchNormalization(): void {
 
 /** Options of {@linkcode batchNormalization}. */
 export interface BatchNormOptions {
-  /** Fixes the mode (true: batch statistics; false: moving averages); left out, the phase decides. */
-  training?: boolean;
+  /**
+   * Fixes the mode, as Keras's `training=` argument: `true` normalises with the batch's statistics,
+   * `false` with the moving averages; left out or `null`, the phase decides (training in `fit`,
+   * inference in `predict` and `evaluate`).
+   */
+  training?: boolean | null;
   /** The layer's name; TF.js names it when left out. */
   name?: string;
   /** Momentum of the moving averages. Default Keras's, {@linkcode BATCH_NORM_MOMENTUM}. */
@@ -123,7 +127,7 @@ export function batchNormalization(options: BatchNormOptions = {}): tf.layers.La
     epsilon: options.epsilon ?? BATCH_NORM_EPSILON,
     center: options.center,
     scale: options.scale,
-    training: options.training,
+    training: options.training ?? undefined,
     name: options.name,
   });
 }

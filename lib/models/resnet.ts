@@ -147,10 +147,7 @@ class BlockLayers {
   /** Keras's `BatchNormalization(axis=3)(x, training=training)`. */
   batchNormalization<T extends BlockInput>(x: T, settings: { name: string }): T {
     const training = this.options.training === undefined ? true : this.options.training;
-    return this.use(
-      batchNormalization({ training: training ?? undefined, name: this.fullName(settings.name) }),
-      x,
-    );
+    return this.use(batchNormalization({ training, name: this.fullName(settings.name) }), x);
   }
 
   /** Keras's `Activation('relu')(x)`. */
