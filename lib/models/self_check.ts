@@ -1,15 +1,46 @@
 /**
  * Checks for learners, like the course's graded cells: run your own identity block,
- * convolutional block or model against the reference and get a clear pass, or a specific account
- * of what differs (shape, values, layers, parameter counts). A wrong answer never throws.
+ * convolutional block or model against the reference and get a clear pass, or what differs
+ * (expected beside actual) and, where it can be told, the likely mistake. A wrong answer never
+ * throws, and a check leaves no tensors behind, whatever the block does.
+ *
+ * A block is run on two tests, each with batch normalisation in inference and in training mode:
+ *
+ * - the course's test: images of -1, 1 and 3 and every weight 1 ({@linkcode courseTestInput}),
+ *   whose expected values are the course's;
+ * - a random test: a seeded random input and seeded random weights, where the order of the
+ *   filters, the kernel sizes and the padding change the numbers, as they hardly do with
+ *   constant images and equal weights.
+ *
+ * When a block fails, the check runs the course's block with each known mistake (the ReLU missing
+ * or misplaced, BN and addition swapped, the wrong padding, kernel size, filters, stride or
+ * shortcut, the `training` flag not passed) and names the one whose outputs are the learner's.
+ * Two differences are not mistakes, because they compute the same numbers: the order of the
+ * addition's inputs ([main, shortcut] or [shortcut, main]), and the padding of the 1x1
+ * convolutions ('same' and 'valid' agree for a 1x1 kernel at any stride).
  *
  * @module
  */
 import * as tf from "../tf.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
-import { formatShape, formatShapes } from "../util/format.ts";
 import { convolutionalBlock, identityBlock } from "./resnet.ts";
+import {
+  type Block,
+  type BlockKind,
+  type BlockRun,
+  type BlockTest,
+  describeDifference,
+  hints,
+  type Initializer,
+  mistakenBlock,
+  MISTAKES,
+  runBlock,
+  sameOutcome,
+  seededInput,
+  seededWeights,
+} from "./_block_checks.ts";
+import { modelDifferences } from "./_model_plan.ts";
 import { parameterCounts } from "../display/summary.ts";
 
 /** The outcome of a check. */
@@ -18,35 +49,61 @@ export interface CheckResult extends Displayable {
   name: string;
   /** Whether everything matched. */
   passed: boolean;
-  /** One line per difference found. */
+  /** One line per difference found, with the expected and the actual values or layers. */
   failures: string[];
+  /**
+   * The likely mistakes, each with how to put it right (empty when the check passed). For a
+   * block: the known mistakes whose outputs equal the learner's in every test, or hints from the
+   * pattern of the failures when none does.
+   */
+  diagnosis: string[];
 }
 
-/** A block function with the course's signature, as `identityBlock` has it. */
+/** The options a block receives from the checks. */
+export interface BlockCheckOptions {
+  /**
+   * Batch normalisation's mode: pass it to every batch normalisation as the course's
+   * `BatchNormalization(axis=3)(X, training=training)` does, in TF.js
+   * `tf.layers.batchNormalization({ axis: 3 }).apply(X, { training })`. The checks run the block
+   * on concrete tensors, where TF.js honours it. In a model built from symbolic tensors TF.js
+   * ignores a per-call `training` (the phase decides: training in `fit`, inference in `predict`);
+   * the library's `batchNormalization({ training })` fixes the mode there too.
+   */
+  training: boolean;
+  /** The kernel initializer: pass it as `kernelInitializer` of every convolution. */
+  initializer: Initializer;
+  /** The convolutional block's stride (left out for the identity block). */
+  s?: number;
+}
+
+/**
+ * A block function with the course's signature, as a learner writes it with plain TF.js layers:
+ * `(X, f, [F1, F2, F3], { training, initializer, s })`, returning the block's output. The checks
+ * free every layer weight the block creates, so it need not dispose its layers.
+ */
 export type BlockFunction = (
   x: tf.Tensor4D,
   f: number,
   filters: [number, number, number],
-  options: {
-    training?: boolean;
-    initializer?: ReturnType<typeof tf.initializers.constant>;
-    s?: number;
-  },
+  options: BlockCheckOptions,
 ) => tf.Tensor;
 
-function result(name: string, failures: string[]): CheckResult {
+function result(name: string, failures: string[], diagnosis: string[] = []): CheckResult {
   const passed = failures.length === 0;
-  return displayable({ name, passed, failures }, () => ({
-    "text/plain": passed
-      ? `✔ ${name}: all tests passed`
-      : `✘ ${name}:\n${failures.map((f) => `  - ${f}`).join("\n")}`,
+  const heading = passed ? `✔ ${name}: all tests passed` : `✘ ${name}`;
+  const likely = diagnosis.length === 1 ? "Likely mistake" : "Likely mistakes";
+  return displayable({ name, passed, failures, diagnosis }, () => ({
+    "text/plain": passed ? heading : [
+      `${heading}:`,
+      ...failures.map((f) => `  - ${f}`),
+      ...(diagnosis.length ? [`${likely}:`, ...diagnosis.map((d) => `  → ${d}`)] : []),
+    ].join("\n"),
     "text/html": passed
-      ? checklistHtml({ heading: `✔ ${name}: all tests passed`, tone: "pass" })
-      : checklistHtml({
-        heading: `✘ ${name}`,
-        tone: "fail",
-        items: failures.map((text) => ({ text })),
-      }),
+      ? checklistHtml({ heading, tone: "pass" })
+      : checklistHtml({ heading, tone: "fail", items: failures.map((text) => ({ text })) }) +
+        (diagnosis.length
+          ? checklistHtml({ heading: likely, items: diagnosis.map((text) => ({ text })) })
+          : ""),
   }));
 }
 
@@ -67,88 +124,138 @@ export function courseTestInput(): tf.Tensor4D {
   return tf.tidy(() => tf.concat([-1, 1, 3].map((v) => tf.fill([1, 4, 4, 3], v))) as tf.Tensor4D);
 }
 
-function compareBlocks(
-  candidate: BlockFunction,
-  reference: BlockFunction,
-  f: number,
-  filters: [number, number, number],
-  extra: { s?: number },
-): string[] {
-  const failures: string[] = [];
-  const x = courseTestInput();
-  for (const training of [false, true]) {
-    const options = { training, initializer: tf.initializers.constant({ value: 1 }), ...extra };
-    const expected = reference(x, f, filters, options);
-    let actual: tf.Tensor | undefined;
-    try {
-      actual = candidate(x, f, filters, options);
-    } catch (error) {
-      failures.push(`with training=${training} your function threw: ${(error as Error).message}`);
-      expected.dispose();
-      continue;
-    }
-    const where = `with training=${training}`;
-    if (!(actual instanceof tf.Tensor)) {
-      failures.push(`${where} your function returned ${typeof actual}, expected a tensor`);
-    } else if (actual.shape.join() !== expected.shape.join()) {
-      failures.push(
-        `${where} the output shape is ${formatShape(actual.shape)}, expected ${
-          formatShape(expected.shape)
-        }`,
-      );
-    } else {
-      const got = actual.dataSync();
-      const want = expected.dataSync();
-      const index = want.findIndex((v, i) =>
-        !(Math.abs(got[i] - v) <= 1e-4 * Math.max(1, Math.abs(v)))
-      );
-      if (index >= 0) {
-        const position = tf.util.indexToLoc(
-          index,
-          expected.rank,
-          tf.util.computeStrides(expected.shape),
-        );
-        failures.push(
-          `${where} the output differs at [${position.join(", ")}]: got ${got[index]}, expected ${
-            want[index]
-          }` +
-            (training ? "" : " (check the order of the layers, the ReLUs and the shortcut)"),
-        );
-      }
-    }
-    tf.dispose([expected, actual ?? []]);
+const courseWeights = () => tf.initializers.constant({ value: 1 });
+
+/** The tests of {@linkcode checkIdentityBlock}. */
+const IDENTITY_TESTS: BlockTest[] = [
+  {
+    name: "the course's test",
+    input: courseTestInput,
+    f: 2,
+    filters: [4, 4, 3],
+    weights: courseWeights,
+  },
+  {
+    name: "the random test",
+    input: () => seededInput([2, 5, 6, 4], "identity block"),
+    f: 3,
+    filters: [3, 5, 4],
+    weights: seededWeights,
+  },
+];
+
+/** The tests of {@linkcode checkConvolutionalBlock}. */
+const CONVOLUTIONAL_TESTS: BlockTest[] = [
+  {
+    name: "the course's test",
+    input: courseTestInput,
+    f: 2,
+    filters: [2, 4, 6],
+    s: 2,
+    weights: courseWeights,
+  },
+  {
+    name: "the random test",
+    input: () => seededInput([2, 7, 6, 3], "convolutional block"),
+    f: 3,
+    filters: [4, 2, 5],
+    s: 2,
+    weights: seededWeights,
+  },
+];
+
+function checkBlock(
+  name: string,
+  kind: BlockKind,
+  candidate: Block,
+  reference: Block,
+  tests: BlockTest[],
+): CheckResult {
+  const runs: BlockRun[] = tests.flatMap((test) =>
+    [false, true].map((training) => ({
+      test,
+      training,
+      expected: runBlock(reference, test, training),
+      actual: runBlock(candidate, test, training),
+    }))
+  );
+  const failures = runs.flatMap((run) => {
+    const difference = describeDifference(run.actual, run.expected);
+    return difference ? [`${run.test.name} with training=${run.training}: ${difference}`] : [];
+  });
+  if (failures.length === 0) return result(name, []);
+  return result(name, failures, diagnose(kind, candidate, runs));
+}
+
+// The likely mistake behind a failed block: weights not taken from the initializer (the outputs
+// change from run to run), one of the known mistakes (same outputs in every run), or hints.
+function diagnose(kind: BlockKind, candidate: Block, runs: BlockRun[]): string[] {
+  const first = runs[0];
+  if (!sameOutcome(runBlock(candidate, first.test, first.training), first.actual)) {
+    return [
+      "your block gives other outputs each time it runs on the same input: its convolutions " +
+      "draw their own random weights; pass options.initializer as the kernelInitializer of " +
+      "every convolution",
+    ];
   }
-  x.dispose();
-  return failures;
+  const matches = MISTAKES.filter((mistake) =>
+    mistake.kinds.includes(kind) &&
+    runs.every((run) =>
+      sameOutcome(
+        runBlock(mistakenBlock(kind, mistake.departure), run.test, run.training),
+        run.actual,
+      )
+    )
+  );
+  if (matches.length > 0) {
+    const lines = matches.map((m) =>
+      `your block gives the outputs of a block in which ${m.what}: ${m.fix}`
+    );
+    return [...new Set(lines)];
+  }
+  return hints(runs, kind);
 }
 
 /**
- * Runs a learner's identity block on the course's test input (f = 2, filters [4, 4, 3], all
- * weights 1, batch normalisation in inference and in training mode) and compares its output with
- * {@linkcode identityBlock}'s.
+ * Runs a learner's identity block on the course's test (f = 2, filters [4, 4, 3]) and on the
+ * random test (f = 3, filters [3, 5, 4]), each with `training` false and true, and compares its
+ * outputs with {@linkcode identityBlock}'s; a failure names the likely mistake.
  */
 export function checkIdentityBlock(candidate: BlockFunction): CheckResult {
-  return result(
+  return checkBlock(
     "identity block",
-    compareBlocks(candidate, identityBlock as BlockFunction, 2, [4, 4, 3], {}),
+    "identity",
+    candidate,
+    identityBlock as Block,
+    IDENTITY_TESTS,
   );
 }
 
 /**
- * Runs a learner's convolutional block on the course's test input (f = 2, filters [2, 4, 6],
- * s = 2, all weights 1, both batch-normalisation modes) and compares its output with
- * {@linkcode convolutionalBlock}'s.
+ * Runs a learner's convolutional block on the course's test (f = 2, filters [2, 4, 6], s = 2)
+ * and on the random test (f = 3, filters [4, 2, 5], s = 2), each with `training` false and true,
+ * and compares its outputs with {@linkcode convolutionalBlock}'s; a failure names the likely
+ * mistake.
  */
 export function checkConvolutionalBlock(candidate: BlockFunction): CheckResult {
-  return result(
+  return checkBlock(
     "convolutional block",
-    compareBlocks(candidate, convolutionalBlock as BlockFunction, 2, [2, 4, 6], { s: 2 }),
+    "convolutional",
+    candidate,
+    convolutionalBlock as Block,
+    CONVOLUTIONAL_TESTS,
   );
 }
 
 /**
- * Compares a learner's model with a reference model: the number of layers, each layer's type and
- * output shape (the first difference is reported), and the total and trainable parameter counts.
+ * Compares a learner's model with a reference model and names what differs: the number of
+ * layers, the total and trainable parameter counts, the first differing layer (type, settings
+ * and output shape), and for residual networks the plan as the course draws it: the stem
+ * (ZeroPadding, the 7x7 convolution, BN, ReLU, max pooling), each stage's filters and number
+ * of identity blocks, each block's main path and shortcut, and the head (pooling, flatten,
+ * dense). Layers are compared along the graph, so the order of an addition's inputs and
+ * `tf.layers.reLU()` against `activation('relu')` make no difference.
+ *
  * The reference is a model, or a function that builds one: that model is freed after the check.
  */
 export function checkModel(
@@ -164,21 +271,10 @@ export function checkModel(
     }
   }
   const failures: string[] = [];
-  const describe = (l: tf.layers.Layer) =>
-    `${l.getClassName()} with output ${formatShapes(l.outputShape)}`;
-  const mine = candidate.layers.map(describe);
-  const theirs = reference.layers.map(describe);
-  if (mine.length !== theirs.length) {
-    failures.push(`the model has ${mine.length} layers, expected ${theirs.length}`);
-  }
-  const first = theirs.findIndex((d, i) => mine[i] !== d);
-  if (first >= 0 && first < mine.length) {
-    failures.push(
-      `layer ${first} (${candidate.layers[first].name}) is ${mine[first]}, expected ${
-        theirs[first]
-      }`,
-    );
-  }
+  const [mine, theirs] = [candidate.layers.length, reference.layers.length];
+  if (mine !== theirs) failures.push(`the model has ${mine} layers, expected ${theirs}`);
+  const { firstLayer, mistakes } = modelDifferences(candidate, reference);
+  if (firstLayer) failures.push(firstLayer);
   const [a, b] = [parameterCounts(candidate), parameterCounts(reference)];
   if (a.total !== b.total) {
     failures.push(`the model has ${a.total} parameters, expected ${b.total}`);
@@ -186,5 +282,6 @@ export function checkModel(
   if (a.trainable !== b.trainable) {
     failures.push(`the model has ${a.trainable} trainable parameters, expected ${b.trainable}`);
   }
-  return result(`model "${candidate.name}"`, failures);
+  if (failures.length === 0 && mistakes.length > 0) failures.push(...mistakes);
+  return result(`model "${candidate.name}"`, failures, failures.length ? mistakes : []);
 }
