@@ -31,6 +31,7 @@ import {
 import { loadSignsDataset, NUM_CLASSES } from "../lib/data/signs_dataset.ts";
 import { convertToOneHot, normalizeImages } from "../lib/data/preprocessing.ts";
 import { option } from "./_args.ts";
+import { modelFlops } from "./_flops.ts";
 
 const model = option("model", "resnet50");
 const backend = option("backend", "onednn");
@@ -124,6 +125,8 @@ console.log(JSON.stringify({
   batch: batchSize,
   phases: { ...phases, checkpoint: checkpoints },
   dataSeconds: round(dataSeconds * 1000),
+  trainImages: xTrain.shape[0],
+  flopsPerImage: modelFlops(net).trainingStep,
   finishSeconds: round(finishSeconds * 1000),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
 }));

@@ -18,19 +18,32 @@
 // Where PyTorch is installed (/usr/bin/python3 with torch), tools/bench_torch.py times the same
 // models with the same batch and step counts in the same run, and one more line per model and
 // backend gives the ratio of the epoch times (ours / PyTorch's; below 1 is faster). --profile
-// adds the kernels of one more training step, by total time, one line each.
+// adds the kernels of one more training step, by total time, one line each, and the convolutions'
+// time and GFLOP/s.
+//
+// First a line on the machine: the CPU, the instruction set oneDNN uses, and the peak GFLOP/s of
+// float32 multiply-adds that a short loop (tools/_peak.c) reaches on every CPU; each case gives
+// its training step's floating-point operations (counted from the layers, tools/_flops.ts), the
+// GFLOP/s achieved and their fraction of that peak.
 import * as tf from "../lib/tf.ts";
 import { BACKEND_ORDER, useBackend } from "../lib/backends/mod.ts";
 import { convolutionalModel } from "../lib/models/baseline.ts";
 import { resNet50 } from "../lib/models/resnet.ts";
 import { compileModel, disposeModel } from "../lib/training/fit.ts";
+import { BASELINE_RECIPE, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
+import { modelFlops } from "./_flops.ts";
+import { cpuInfo, measuredPeak, onednnIsa } from "./_machine.ts";
 
 const EPOCH_IMAGES = 1080;
 
 const MODELS = {
-  resnet50: { build: () => resNet50(), batch: 32, steps: 4 },
-  baseline: { build: () => convolutionalModel([64, 64, 3]), batch: 64, steps: 17 },
+  resnet50: { build: () => resNet50(), batch: RESNET50_RECIPE.batchSize, steps: 4 },
+  baseline: {
+    build: () => convolutionalModel([64, 64, 3]),
+    batch: BASELINE_RECIPE.batchSize,
+    steps: 17,
+  },
 } as const;
 type ModelName = keyof typeof MODELS;
 
@@ -55,6 +68,14 @@ for (const model of models) {
     Deno.exit(2);
   }
 }
+
+/** The kernels that run the convolutions and their gradients. */
+const CONVOLUTION_KERNELS = new Set([
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+]);
 
 /** The kernels of one training step by total time, with the step's wall time. */
 async function profileStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
@@ -103,6 +124,13 @@ async function underLoad<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+// The machine first, measured before any step: the peak is what the GFLOP/s are a share of.
+const peak = await measuredPeak();
+console.log(JSON.stringify({ machine: true, cpu: cpuInfo(), onednnIsa: await onednnIsa(), peak }));
+const share = (
+  gflops: number,
+) => (peak ? { fractionOfPeak: +(gflops / peak.gflops).toFixed(3) } : {});
+
 // epoch seconds by model and backend, for the ratios
 const epochTimes = new Map<string, Map<string, number>>();
 const explicitBackends = option("backends") !== undefined;
@@ -144,6 +172,8 @@ for (const backend of backends) {
     const tensorsAfter = tf.memory().numTensors;
     const stepsPerEpoch = Math.ceil(EPOCH_IMAGES / spec.batch);
     const epochSeconds = stepsPerEpoch * quietStep;
+    const flops = modelFlops(model);
+    const stepGflops = (flops.trainingStep * spec.batch) / quietStep / 1e9;
     const loadedStep = load === "all" || (load === "yes" && backend !== "cpu")
       ? (await underLoad(() => timeSteps(model, x, y, steps))).secondsPerStep
       : undefined;
@@ -157,6 +187,9 @@ for (const backend of backends) {
       warmUpSeconds: +warmUp.toFixed(2),
       secondsPerStep: +quietStep.toFixed(3),
       imagesPerSecond: +(spec.batch / quietStep).toFixed(1),
+      gflopPerStep: +((flops.trainingStep * spec.batch) / 1e9).toFixed(2),
+      stepGflops: +stepGflops.toFixed(1),
+      ...share(stepGflops),
       epochSeconds: +epochSeconds.toFixed(1),
       ...(name === "baseline" ? { hundredEpochsSeconds: +(100 * epochSeconds).toFixed(1) } : {}),
       ...(loadedStep === undefined ? {} : {
@@ -170,12 +203,19 @@ for (const backend of backends) {
     }));
     if (profile) {
       const p = await profileStep(model, x, y);
+      const convolutionMs = p.kernels
+        .filter(([kernel]) => CONVOLUTION_KERNELS.has(kernel))
+        .reduce((sum, [, { ms }]) => sum + ms, 0);
+      const convolutionGflops = (flops.convolutionTrainingStep * spec.batch) / convolutionMs / 1e6;
       console.log(JSON.stringify({
         profile: name,
         backend,
         wallMs: +p.wallMs.toFixed(1),
         kernelMs: +p.kernelMs.toFixed(1),
         kernels: p.kernels.length,
+        convolutionMs: +convolutionMs.toFixed(1),
+        convolutionGflops: +convolutionGflops.toFixed(1),
+        ...share(convolutionGflops),
       }));
       for (const [kernel, { calls, ms }] of p.kernels) {
         if (ms < p.kernelMs / 500) continue;

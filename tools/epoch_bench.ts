@@ -16,10 +16,16 @@
 // our epoch to PyTorch's (below 1 is faster), and the largest peak resident memory of the runs. For the baseline,
 // whose notebook trains 100 epochs, the projected 100 epochs as well.
 //
+// First a line on the machine: the CPU, the instruction set oneDNN uses, and the peak GFLOP/s of
+// float32 multiply-adds that a short loop (tools/_peak.c) reaches; the summaries give the GFLOP/s
+// of the training steps (the layers' floating-point operations, tools/_flops.ts, over the steps'
+// seconds) and their fraction of that peak.
+//
 // Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
 import { BASELINE_RECIPE, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
 import { runJsonChild } from "./_child.ts";
+import { cpuInfo, measuredPeak, onednnIsa } from "./_machine.ts";
 
 const models = option("models", "resnet50,baseline").split(",");
 const backends = option("backends", "onednn").split(",");
@@ -51,6 +57,9 @@ interface Run {
   model: string;
   backend: string;
   phases: Phases;
+  /** Images of an epoch, and the floating-point operations of a training step per image. */
+  trainImages?: number;
+  flopsPerImage?: number;
   dataSeconds?: number;
   finishSeconds?: number;
   peakRssMiB: number;
@@ -92,12 +101,26 @@ const median = (values: number[]) => {
 };
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-function summary(runs: Run[]) {
+// The machine first, measured before any run: the peak is what the runs' GFLOP/s are a share of.
+const peak = await measuredPeak();
+console.log(JSON.stringify({ machine: true, cpu: cpuInfo(), onednnIsa: await onednnIsa(), peak }));
+
+// Training work per epoch (from our run of the model: PyTorch's does the same operations).
+const flopsPerEpoch = new Map<string, number>();
+
+function summary(runs: Run[], model: string) {
   const after = (name: keyof Phases) => runs.flatMap((r) => r.phases[name].slice(1));
+  const stepsSeconds = median(after("steps"));
+  const work = flopsPerEpoch.get(model);
+  const gflops = work === undefined ? undefined : work / stepsSeconds / 1e9;
   const line: Record<string, unknown> = {
     epochSeconds: r3(median(after("epoch"))),
     firstEpochSeconds: r3(median(runs.map((r) => r.phases.epoch[0]))),
-    stepsSeconds: r3(median(after("steps"))),
+    stepsSeconds: r3(stepsSeconds),
+    ...(gflops !== undefined && {
+      stepGflops: Math.round(gflops * 10) / 10,
+      ...(peak && { fractionOfPeak: r3(gflops / peak.gflops) }),
+    }),
     validationSeconds: r3(median(after("validation"))),
     checkpointSeconds: r3(median(after("checkpoint"))),
     epochsTimed: after("epoch").length,
@@ -124,12 +147,20 @@ for (const model of models) {
     for (const [name, job] of jobs) {
       const result = await job();
       console.log(JSON.stringify({ round: round + 1, ...result }));
+      if (result.flopsPerImage && result.trainImages) {
+        flopsPerEpoch.set(model, result.flopsPerImage * result.trainImages);
+      }
       results.set(name, [...(results.get(name) ?? []), result]);
     }
   }
-  const torchSummary = results.has("pytorch") ? summary(results.get("pytorch")!) : null;
+  const torchSummary = results.has("pytorch") ? summary(results.get("pytorch")!, model) : null;
   for (const [name, runs] of results) {
-    const line: Record<string, unknown> = { model, backend: name, summary: true, ...summary(runs) };
+    const line: Record<string, unknown> = {
+      model,
+      backend: name,
+      summary: true,
+      ...summary(runs, model),
+    };
     if (torchSummary && name !== "pytorch") {
       line.ratio = r3((line.epochSeconds as number) / (torchSummary.epochSeconds as number));
     }
