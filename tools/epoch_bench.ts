@@ -3,6 +3,12 @@
 //
 //   deno task bench [--models=resnet50,baseline] [--backends=onednn] [--rounds=3]
 //                   [--epochs=3] [--baseline-epochs=5] [--pytorch=no]
+//   deno task bench --quick [--against=REV]
+//
+// --quick answers "is this change faster?" in about five minutes: ResNet-50 on onednn, 2 rounds of
+// 3 epochs, no PyTorch. --against=REV runs REV's code (checked out in a temporary work tree) in
+// turn with this tree's, alternating which goes first, and prints each side's training seconds of
+// an epoch (median, fastest, slowest) and their ratio (this tree / REV; below 1 is faster).
 //
 // Each run is a process of its own with nothing else of ours alive: tools/_epoch_run.ts trains
 // the notebook's model on the SIGNS files with the test set as validation data (ResNet-50 also
@@ -22,19 +28,25 @@
 // seconds) and their fraction of that peak.
 //
 // Step-level figures and a per-kernel profile: `deno task bench:steps` (tools/bench.ts).
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { BASELINE_RECIPE, RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
 import { runJsonChild } from "./_child.ts";
 import { cpuInfo, measuredPeak, onednnIsa } from "./_machine.ts";
 
-const models = option("models", "resnet50,baseline").split(",");
+// --quick: "is this change faster?" in about five minutes: ResNet-50 on onednn only, 2 rounds of
+// 3 epochs, no PyTorch; with --against=REV the runs alternate between this tree and REV's.
+const quick = Deno.args.includes("--quick");
+const against = option("against");
+const models = option("models", quick ? "resnet50" : "resnet50,baseline").split(",");
 const backends = option("backends", "onednn").split(",");
-const rounds = Number(option("rounds", "3"));
+const rounds = Number(option("rounds", quick ? "2" : "3"));
 const epochsOf: Record<string, number> = {
   resnet50: Number(option("epochs", "3")),
   baseline: Number(option("baseline-epochs", "5")),
 };
-const withPytorch = option("pytorch") !== "no";
+const withPytorch = option("pytorch", quick || against ? "no" : "yes") !== "no";
 for (const model of models) {
   if (!(model in epochsOf)) {
     console.error(`bench: unknown model "${model}" (known: resnet50, baseline)`);
@@ -68,15 +80,40 @@ interface Run {
 const run = async (command: string, args: string[]) =>
   await runJsonChild(command, args) as unknown as Run;
 
-const ours = (model: string, backend: string) =>
+const here = fileURLToPath(new URL("..", import.meta.url));
+
+// Our run of `model` on `backend`, with the epoch runner and library of the tree at `root`.
+const ours = (model: string, backend: string, root = here) =>
   run(Deno.execPath(), [
     "run",
     "-A",
-    new URL("./_epoch_run.ts", import.meta.url).pathname,
+    `--config=${join(root, "deno.json")}`,
+    join(root, "tools", "_epoch_run.ts"),
     `--model=${model}`,
     `--backend=${backend}`,
     `--epochs=${epochsOf[model]}`,
   ]);
+
+// A work tree of `revision` beside this one, with this tree's SIGNS files, removed at the end.
+async function otherTree(revision: string): Promise<{ root: string; commit: string }> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args, cwd: here, stdout: "piped", stderr: "piped" })
+      .output();
+    if (!out.success) {
+      throw new Error(
+        `bench: git ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+      );
+    }
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  const commit = await git("rev-parse", "--verify", `${revision}^{commit}`);
+  const root = await Deno.makeTempDir({ prefix: "signs-bench-against-" });
+  await git("worktree", "add", "--detach", root, commit);
+  for (const file of ["train_signs.h5", "test_signs.h5"]) {
+    await Deno.copyFile(join(here, "datasets", file), join(root, "datasets", file));
+  }
+  return { root, commit };
+}
 
 async function pytorch(model: string): Promise<Run> {
   const folder = await Deno.makeTempDir({ prefix: "signs-epoch-bench-torch-" });
@@ -130,6 +167,56 @@ function summary(runs: Run[], model: string) {
     if (runs[0][name] !== undefined) line[name] = r3(median(runs.map((r) => r[name]!)));
   }
   return line;
+}
+
+if (against !== undefined) {
+  await compareTrees(against);
+  Deno.exit(0);
+}
+
+// Alternates runs of this tree and of `revision`, and prints each side's training steps of an
+// epoch (median, fastest and slowest over every epoch but each run's first) and their ratio.
+async function compareTrees(revision: string): Promise<void> {
+  const other = await otherTree(revision);
+  try {
+    for (const model of models) {
+      for (const backend of backends) {
+        const sides: Record<string, Run[]> = { here: [], [revision]: [] };
+        for (let round = 0; round < rounds; round++) {
+          const order: [string, string][] = [["here", here], [revision, other.root]];
+          if (round % 2 === 1) order.reverse();
+          for (const [name, root] of order) {
+            const result = await ours(model, backend, root);
+            console.log(JSON.stringify({ round: round + 1, side: name, ...result }));
+            sides[name].push(result);
+          }
+        }
+        const steps = (runs: Run[]) => runs.flatMap((r) => r.phases.steps.slice(1));
+        const line: Record<string, unknown> = {
+          model,
+          backend,
+          summary: true,
+          against: other.commit,
+        };
+        for (const [name, runs] of Object.entries(sides)) {
+          const values = steps(runs);
+          line[name] = {
+            stepsSeconds: r3(median(values)),
+            fastest: r3(Math.min(...values)),
+            slowest: r3(Math.max(...values)),
+            epochsTimed: values.length,
+          };
+        }
+        line.ratio = r3(median(steps(sides.here)) / median(steps(sides[revision])));
+        console.log(JSON.stringify(line));
+      }
+    }
+  } finally {
+    await new Deno.Command("git", {
+      args: ["worktree", "remove", "--force", other.root],
+      cwd: here,
+    }).output();
+  }
 }
 
 const hasTorch = withPytorch &&
