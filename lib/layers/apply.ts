@@ -1,10 +1,12 @@
-// A layer applied to a symbolic tensor, as Keras's `Layer()(x)` while a model is built.
+// A layer applied to a tensor, as Keras's `Layer()(x)`.
 import * as tf from "../tf.ts";
 
 /**
- * Applies `layer` to the symbolic tensor(s) `x` and returns its symbolic output: Keras's
- * `X = Flatten()(X)` is `X = applyLayer(tf.layers.flatten(), X)`. (TF.js's own `layer.apply` is
- * typed for concrete and symbolic tensors alike, so its result would need a cast.)
+ * Applies `layer` to `x` (a tensor, or a list of them for layers such as `add`) and returns its
+ * output, of the same kind as `x`: symbolic while a model is built, real when a block is tried on
+ * data. Keras's `X = Flatten()(X)` is `X = applyLayer(tf.layers.flatten(), X)`, and
+ * `Add()([X, shortcut])` is `applyLayer(tf.layers.add(), [X, shortcut])`. (TF.js's own
+ * `layer.apply` is typed for every kind at once, so its result would need a cast.)
  *
  * @example
  * ```ts
@@ -13,11 +15,13 @@ import * as tf from "../tf.ts";
  * const input = tf.input({ shape: [4, 4, 3] });
  * const flat = applyLayer(tf.layers.flatten(), input);
  * assertEquals(flat.shape, [null, 48]);
+ * const sum = applyLayer(tf.layers.add(), [input, input]);
+ * assertEquals(sum.shape, [null, 4, 4, 3]);
  * ```
  */
-export function applyLayer(
+export function applyLayer<T extends tf.SymbolicTensor | tf.Tensor>(
   layer: tf.layers.Layer,
-  x: tf.SymbolicTensor | tf.SymbolicTensor[],
-): tf.SymbolicTensor {
-  return layer.apply(x) as tf.SymbolicTensor;
+  x: T | T[],
+): T {
+  return layer.apply(x as tf.Tensor | tf.Tensor[]) as T;
 }

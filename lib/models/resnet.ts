@@ -127,7 +127,7 @@ class BlockLayers {
 
   private use<T extends BlockInput>(layer: tf.layers.Layer, x: T | T[]): T {
     this.created.push(layer);
-    return layer.apply(x as tf.Tensor | tf.Tensor[]) as T;
+    return applyLayer(layer, x);
   }
 
   /** Keras's `Conv2D(filters, kernel_size, strides, padding, kernel_initializer)(x)`. */
