@@ -300,6 +300,48 @@ function checkFinite(what: string, x: tf.Tensor): void {
   }
 }
 
+/**
+ * Refuses labels that are not one row of class probabilities per image, of the width of the
+ * model's output (`[m, classes]`): Keras's categorical cross-entropy takes no other shape, and
+ * TF.js would broadcast a `[m, 1]` column against the `[m, classes]` output and train on
+ * nonsense. Where the labels look like class numbers (`[m]`, `[m, 1]` or `[1, m]` of integers in
+ * `0..classes-1`), the message says how to one-hot them.
+ */
+function checkLabels(
+  doing: string,
+  what: string,
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+): void {
+  const output = model.outputs.length === 1 ? model.outputs[0].shape : null;
+  const classes = output?.length === 2 ? output[1] : null;
+  if (classes === null) return;
+  if (y.rank === 2 && y.shape[1] === classes) return;
+  const expected = shapeText([x.shape[0], classes]);
+  const column = y.rank === 1 || (y.rank === 2 && (y.shape[0] === 1 || y.shape[1] === 1));
+  const hint = column && y.size > 0 && classNumbers(y, classes)
+    ? `; they look like class numbers: one-hot them first, with convertToOneHot(y, ${classes})`
+    : "";
+  throw new TypeError(
+    `${doing}: ${what} have shape ${shapeText(y.shape)}, expected ${expected} (one-hot ` +
+      `rows of the model's ${classes} classes)${hint}`,
+  );
+}
+
+// Whether every value of `y` is an integer in 0..classes-1.
+function classNumbers(y: tf.Tensor, classes: number): boolean {
+  const all = tf.tidy(() => {
+    const values = tf.cast(y, "float32");
+    const whole = tf.equal(values, tf.round(values));
+    const inRange = tf.logicalAnd(tf.greaterEqual(values, 0), tf.less(values, classes));
+    return tf.all(tf.logicalAnd(whole, inRange));
+  });
+  const result = all.dataSync()[0] === 1;
+  all.dispose();
+  return result;
+}
+
 function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
   if (x.shape[0] !== y.shape[0]) {
     throw new RangeError(
@@ -345,8 +387,18 @@ function checkedPlan(
   if (seed !== undefined && !Number.isSafeInteger(seed)) {
     throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
   }
+  checkLabels("Cannot train", "the labels", model, x, y);
   checkPair("the training data", x, y);
-  if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
+  if (validationData) {
+    checkLabels(
+      "Cannot train",
+      "the validation labels",
+      model,
+      validationData[0],
+      validationData[1],
+    );
+    checkPair("the validation data", validationData[0], validationData[1]);
+  }
   checkFinite("training images", x);
   if (validationData) checkFinite("validation images", validationData[0]);
   return { epochs, batchSize, initialEpoch, seed, steps: Math.ceil(x.shape[0] / batchSize) };
@@ -439,7 +491,11 @@ class EpochWatch {
 /**
  * Trains a compiled model, as Keras's `model.fit(x, y, epochs, batch_size, validation_data)`,
  * printing one progress line per epoch, and resolves to the history in Keras's shape. The model is
- * trained in place; the function creates no tensors that outlive it.
+ * trained in place; the function creates no tensors that outlive it. Before the first epoch it
+ * refuses, with nothing left behind, labels that are not one-hot rows of the model's classes
+ * (`[m, classes]`: a `TypeError` naming both shapes, with the hint to use `convertToOneHot` where
+ * they look like class numbers), data whose image and label counts differ and images holding NaN
+ * or infinite values.
  */
 export async function fitModel(
   model: tf.LayersModel,
@@ -491,7 +547,8 @@ export interface Evaluation {
 
 /**
  * Evaluates a compiled model on `x`, `y`, as Keras's `model.evaluate(x, y)`: resolves to the loss
- * and the accuracy. Frees the tensors it creates.
+ * and the accuracy. Frees the tensors it creates. Refuses labels that are not one-hot rows of the
+ * model's classes, as {@linkcode fitModel} does.
  */
 export async function evaluateModel(
   model: tf.LayersModel,
@@ -504,6 +561,7 @@ export async function evaluateModel(
       `Cannot evaluate model "${model.name}": it is not compiled (call compileModel first)`,
     );
   }
+  checkLabels(`Cannot evaluate model "${model.name}"`, "the labels", model, x, y);
   checkPair("the evaluation data", x, y);
   const result = model.evaluate(x, y, { batchSize: options.batchSize ?? 32 }) as tf.Scalar[];
   const [loss, accuracy] = await Promise.all(result.map((t) => t.data()));

@@ -321,3 +321,64 @@ Deno.test("fitModel() reports each step to onBatchEnd: the epoch's running loss 
   tf.dispose([train.x, train.y]);
   disposeModel(model);
 });
+
+Deno.test("fitModel() refuses labels that are not one-hot before training, naming both shapes", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const train = quadrantData(16, 4);
+  const column = tf.tensor2d(train.labels, [16, 1]);
+  const row = tf.tensor2d(train.labels, [1, 16]);
+  const flat = tf.tensor1d(train.labels);
+  const wide = tf.zeros([16, 4]);
+  const before = tf.memory().numTensors;
+  const epochs: number[] = [];
+  const options = {
+    epochs: 1,
+    batchSize: 8,
+    log: null,
+    onEpochEnd: ({ epoch }: { epoch: number }) => {
+      epochs.push(epoch);
+    },
+  };
+  for (const [labels, shape] of [[column, "[16, 1]"], [row, "[1, 16]"], [flat, "[16]"]] as const) {
+    const error = await assertRejects(
+      () => fitModel(model, train.x, labels, options),
+      TypeError,
+      `the labels have shape ${shape}, expected [16, 6]`,
+    );
+    assertStringIncludes(error.message, "one-hot them first, with convertToOneHot(y, 6)");
+    assertEquals(tf.memory().numTensors, before, `tensors left by labels of shape ${shape}`);
+  }
+  const error = await assertRejects(
+    () => fitModel(model, train.x, wide, options),
+    TypeError,
+    "the labels have shape [16, 4], expected [16, 6]",
+  );
+  assert(!error.message.includes("convertToOneHot"), error.message);
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, validationData: [train.x, column] }),
+    TypeError,
+    "the validation labels have shape [16, 1], expected [16, 6]",
+  );
+  assertEquals(epochs, [], "no epoch trained");
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([train.x, train.y, column, row, flat, wide]);
+  model.dispose();
+});
+
+Deno.test("evaluateModel() refuses labels that are not one-hot, leaving nothing behind", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const data = quadrantData(8, 5);
+  const flat = tf.tensor1d(data.labels, "int32");
+  const before = tf.memory().numTensors;
+  await assertRejects(
+    () => evaluateModel(model, data.x, flat),
+    TypeError,
+    "the labels have shape [8], expected [8, 6] (one-hot rows of the model's 6 classes); they " +
+      "look like class numbers: one-hot them first, with convertToOneHot(y, 6)",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([data.x, data.y, flat]);
+  model.dispose();
+});
