@@ -28,13 +28,16 @@ export interface CompileOptions {
  * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7). As in Keras,
  * the cross-entropy of a softmax Dense output is computed from its logits: no 1e-7 clipping, and a
  * gradient of exactly p - y for every example, however wrong. Free the model with
- * {@linkcode disposeModel}, which also frees the optimizer's state.
+ * {@linkcode disposeModel}, which also frees the optimizer's state. Compiling a model again (a
+ * notebook cell run twice) frees the previous optimizer's state and starts Adam afresh.
  */
 export function compileModel(model: tf.LayersModel, options: CompileOptions = {}): void {
   const learningRate = options.learningRate ?? KERAS_ADAM.learningRate;
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new RangeError(`Cannot compile: learning rate ${learningRate} is not a positive number`);
   }
+  // TF.js's compile() lets go of an optimizer it was given without freeing its moment estimates.
+  const previous = model.optimizer;
   model.compile({
     // TF.js's Adam; on wasm and onednn its update runs as one kernel per variable.
     optimizer: new FusedAdamOptimizer(
@@ -47,6 +50,7 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     metrics: ["accuracy"],
   });
   keepSoftmaxLogits(model);
+  previous?.dispose();
 }
 
 /**

@@ -382,3 +382,18 @@ Deno.test("evaluateModel() refuses labels that are not one-hot, leaving nothing 
   tf.dispose([data.x, data.y, flat]);
   model.dispose();
 });
+
+Deno.test("compileModel() again on a trained model frees the previous optimizer's state", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  const train = quadrantData(8, 6);
+  compileModel(model);
+  await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  const trained = tf.memory().numTensors;
+  for (let run = 0; run < 2; run++) {
+    compileModel(model, { learningRate: 0.002 });
+    await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+    assertEquals(tf.memory().numTensors, trained, `tensors after compiling and fitting again`);
+  }
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
