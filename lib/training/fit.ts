@@ -98,7 +98,21 @@ export interface EpochResult {
  */
 export type EpochCallback = ((result: EpochResult) => void | Promise<void>) & {
   finish?: () => Promise<void>;
+  /**
+   * Called by `fitModel` before the first epoch with where the run starts: throws where the
+   * callback could not do its work (a checkpoint that needs the history of every epoch from the
+   * first, say), so that the problem shows before any training rather than an epoch late.
+   */
+  check?: (start: RunStart) => void;
 };
+
+/** Where a run of {@linkcode fitModel} starts, as its callbacks' `check` sees it. */
+export interface RunStart {
+  /** Epochs already done. */
+  initialEpoch: number;
+  /** The history the run continues (empty for a new run); not to be changed. */
+  history: TrainingHistory;
+}
 
 /** What {@linkcode FitOptions.onBatchEnd} receives after each training step. */
 export interface BatchProgress {
@@ -133,7 +147,11 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Epochs already done (to resume a run): training starts at epoch `initialEpoch + 1`. */
   initialEpoch?: number;
-  /** A history to continue (its epochs are kept and the new ones appended). */
+  /**
+   * A history to continue: the record of epochs 1 to `initialEpoch` (a checkpoint's), with the
+   * validation columns exactly when `validationData` is given. The history `fitModel` resolves to
+   * is a new object holding its epochs and the new ones; the one given is left as it is.
+   */
   history?: TrainingHistory;
   /** Where progress lines go; `null` for none. Default `console.log`. */
   log?: ((line: string) => void) | null;
@@ -252,6 +270,73 @@ export function progressLine(
     ...metrics,
   ]
     .join(" - ");
+}
+
+/**
+ * What `history` gets wrong as the record of epochs 1 to `epoch` (a checkpoint's, or the run that
+ * `fitModel` continues from `initialEpoch`), or `null` when it is right.
+ */
+export function historyProblem(epoch: number, history: TrainingHistory): string | null {
+  const epochs = history?.epoch;
+  if (!Array.isArray(epochs)) return "no history";
+  if (epochs.length !== epoch || epochs.some((e, i) => e !== i + 1)) {
+    return `history of epochs ${epochs.join(", ") || "(none)"}, expected ${
+      epoch === 0 ? "none" : `1 to ${epoch}`
+    }`;
+  }
+  // Every column that is written (the enumerable ones), loss and accuracy at least.
+  const columns = new Set(["loss", "accuracy", ...Object.keys(history)]);
+  columns.delete("epoch");
+  for (const column of columns) {
+    const values = (history as unknown as Record<string, unknown>)[column];
+    if (!Array.isArray(values) || values.length !== epoch) {
+      return `history whose "${column}" has ${
+        Array.isArray(values) ? values.length : "no"
+      } values for ${epoch} epochs`;
+    }
+  }
+  return null;
+}
+
+// The history a run starts from: a copy of the one it continues, checked against `initialEpoch`
+// and the validation data, or an empty one.
+function startingHistory(plan: RunPlan, options: FitOptions): TrainingHistory {
+  const given = options.history;
+  const withValidation = options.validationData !== undefined;
+  if (given === undefined) return emptyHistory(withValidation);
+  const problem = historyProblem(plan.initialEpoch, given);
+  if (problem) {
+    const epochs = Array.isArray(given?.epoch) ? given.epoch.length : 0;
+    const hint = epochs > 0 && historyProblem(epochs, given) === null
+      ? `; to continue it, give initialEpoch: ${epochs}`
+      : "";
+    throw new RangeError(
+      `Cannot train from epoch ${plan.initialEpoch + 1}: the history to continue is a ` +
+        `${problem}${hint}`,
+    );
+  }
+  const columns = ["val_loss", "val_accuracy"].filter((name) => name in given);
+  if (plan.initialEpoch > 0 && withValidation && columns.length < 2) {
+    throw new RangeError(
+      `Cannot train with validation data: the history to continue has ${
+        columns.length === 0 ? "no validation columns" : `only "${columns[0]}"`
+      } (its epochs were trained without validation data); continue without validationData, ` +
+        `or start a new history`,
+    );
+  }
+  if (!withValidation && columns.length > 0) {
+    throw new RangeError(
+      `Cannot train without validation data: the history to continue has the columns ` +
+        `${
+          columns.map((c) => `"${c}"`).join(", ")
+        }; give the validationData of the run it continues`,
+    );
+  }
+  const copy = emptyHistory(withValidation);
+  for (const [name, values] of Object.entries(given)) {
+    if (Array.isArray(values)) (copy as unknown as Record<string, number[]>)[name] = [...values];
+  }
+  return copy;
 }
 
 /** An empty history, with the validation columns when `withValidation` is set. */
@@ -509,8 +594,11 @@ export async function fitModel(
 ): Promise<TrainingHistory> {
   const plan = checkedPlan(model, x, y, options);
   const { validationData } = options;
-  const history = options.history ?? emptyHistory(validationData !== undefined);
+  const history = startingHistory(plan, options);
   const watch = new EpochWatch(model, plan, history, options);
+  for (const callback of watch.epochCallbacks) {
+    callback.check?.({ initialEpoch: plan.initialEpoch, history });
+  }
   const batches = batchesOf(x, y, {
     batchSize: plan.batchSize,
     shuffle: options.shuffle ?? true,

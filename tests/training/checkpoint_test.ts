@@ -712,3 +712,28 @@ Deno.test("fitModel() returns once its checkpoints are written, and reports one 
   tf.dispose([x, y]);
   disposeModel(model);
 });
+
+Deno.test("checkpointEachEpoch() refuses a resumed run without its history before the first epoch", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  const trained: number[] = [];
+  await assertRejects(
+    () =>
+      fitModel(model, x, y, {
+        epochs: 3,
+        initialEpoch: 2,
+        batchSize: 8,
+        log: null,
+        onEpochEnd: [({ epoch }) => void trained.push(epoch), checkpointEachEpoch(dir, model)],
+      }),
+    RangeError,
+    `Cannot save checkpoints into "${dir}" from epoch 3: the run's history is a history of ` +
+      "epochs (none), expected 1 to 2",
+  );
+  assertEquals(trained, []);
+  assertEquals(await exists(dir), false);
+  tf.dispose([x, y]);
+  disposeModel(model);
+});

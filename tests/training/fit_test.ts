@@ -397,3 +397,83 @@ Deno.test("compileModel() again on a trained model frees the previous optimizer'
   tf.dispose([train.x, train.y]);
   disposeModel(model);
 });
+
+Deno.test("fitModel() refuses a history that does not end at initialEpoch, before the first epoch", async () => {
+  const train = quadrantData(8, 7);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 2, batchSize: 8, log: null });
+  const kept = structuredClone(first);
+  const trained: number[] = [];
+  const onEpochEnd = ({ epoch }: { epoch: number }) => void trained.push(epoch);
+  const options = { batchSize: 8, log: null, history: first, onEpochEnd };
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, epochs: 3 }),
+    RangeError,
+    "Cannot train from epoch 1: the history to continue is a history of epochs 1, 2, expected " +
+      "none; to continue it, give initialEpoch: 2",
+  );
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, epochs: 3, initialEpoch: 1 }),
+    RangeError,
+    "history of epochs 1, 2, expected 1 to 1",
+  );
+  assertEquals(trained, [], "no epoch trained");
+  assertEquals(first, kept);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() refuses validation columns that do not match the validation data", async () => {
+  const train = quadrantData(8, 8);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const base = { batchSize: 8, log: null };
+  const plain = await fitModel(model, train.x, train.y, { ...base, epochs: 1 });
+  const validated = await fitModel(model, train.x, train.y, {
+    ...base,
+    epochs: 1,
+    validationData: [train.x, train.y],
+  });
+  const trained: number[] = [];
+  const more = { ...base, epochs: 2, initialEpoch: 1, onEpochEnd: () => void trained.push(1) };
+  await assertRejects(
+    () =>
+      fitModel(model, train.x, train.y, {
+        ...more,
+        history: plain,
+        validationData: [train.x, train.y],
+      }),
+    RangeError,
+    "Cannot train with validation data: the history to continue has no validation columns",
+  );
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...more, history: validated }),
+    RangeError,
+    'Cannot train without validation data: the history to continue has the columns "val_loss", ' +
+      '"val_accuracy"',
+  );
+  assertEquals(trained, []);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() leaves the history it continues as it was and resolves to a new one", async () => {
+  const train = quadrantData(8, 9);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  const kept = structuredClone(first);
+  const second = await fitModel(model, train.x, train.y, {
+    epochs: 2,
+    initialEpoch: 1,
+    history: first,
+    batchSize: 8,
+    log: null,
+  });
+  assertEquals(first, kept);
+  assertEquals(second.epoch, [1, 2]);
+  assertEquals(second.loss[0], first.loss[0]);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});

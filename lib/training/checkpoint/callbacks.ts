@@ -1,7 +1,13 @@
 // Epoch callbacks that save checkpoints while training goes on.
 import { resolve } from "node:path";
 import * as tf from "../../tf.ts";
-import type { EpochCallback, EpochResult, TrainingHistory } from "../fit.ts";
+import {
+  type EpochCallback,
+  type EpochResult,
+  historyProblem,
+  type RunStart,
+  type TrainingHistory,
+} from "../fit.ts";
 import { checkRecord, recordOf } from "./_format.ts";
 import { writeCheckpoint } from "./_folder.ts";
 import { lastSnapshot, snapshotAfter } from "./_snapshot.ts";
@@ -61,7 +67,19 @@ function savingAfter(
       if (writing.get(key) === write) writing.delete(key);
     });
   };
-  return Object.assign(callback, { finish });
+  // Before the first epoch: each checkpoint records the history from epoch 1, so the run must
+  // start from one (a new run, or a resumed one given its checkpoint's history).
+  const check = ({ initialEpoch, history }: RunStart) => {
+    const problem = historyProblem(initialEpoch, history);
+    if (problem) {
+      throw new RangeError(
+        `Cannot save checkpoints into "${dir}" from epoch ${initialEpoch + 1}: the run's ` +
+          `history is a ${problem}; to resume, give fitModel the history of the checkpoint it ` +
+          `resumes from`,
+      );
+    }
+  };
+  return Object.assign(callback, { finish, check });
 }
 
 /**

@@ -4,13 +4,13 @@ import * as tf from "../../tf.ts";
 import { registerBatchNormalization } from "../../layers/batch_norm.ts";
 import { exists } from "../../util/fs.ts";
 import { keepSoftmaxLogits } from "../_softmax_logits.ts";
+import { historyProblem } from "../fit.ts";
 import { randomStateProblem, restoreRandomState } from "../random.ts";
 import {
   type CheckpointInfo,
   checkRecord,
   describe,
   folderHandler,
-  historyProblem,
   INFO_FILE,
   recordOf,
   type SaveOptions,
