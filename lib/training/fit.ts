@@ -101,17 +101,23 @@ export type EpochCallback = ((result: EpochResult) => void | Promise<void>) & {
   /**
    * Called by `fitModel` before the first epoch with where the run starts: throws where the
    * callback could not do its work (a checkpoint that needs the history of every epoch from the
-   * first, say), so that the problem shows before any training rather than an epoch late.
+   * first, say), so that the problem shows before any training rather than an epoch late. It may
+   * keep `stop` to end the run when work it left running fails.
    */
-  check?: (start: RunStart) => void;
+  start?: (run: RunStart) => void;
 };
 
-/** Where a run of {@linkcode fitModel} starts, as its callbacks' `check` sees it. */
+/** Where a run of {@linkcode fitModel} starts, as its callbacks' `start` sees it. */
 export interface RunStart {
   /** Epochs already done. */
   initialEpoch: number;
   /** The history the run continues (empty for a new run); not to be changed. */
   history: TrainingHistory;
+  /**
+   * Ends training after the step in progress, with `error` (the first one given), which
+   * `fitModel` then throws; the epoch in progress is not recorded and its callbacks do not run.
+   */
+  stop: (error: unknown) => void;
 }
 
 /** What {@linkcode FitOptions.onBatchEnd} receives after each training step. */
@@ -501,6 +507,8 @@ class EpochWatch {
   epoch: number;
   /** Set when an epoch's loss was not finite: training stopped there. */
   stopped: NonFiniteLossError | null = null;
+  /** Set when a callback's work failed while training went on: training stopped then. */
+  failure: { error: unknown } | null = null;
   /** The caller's epoch callbacks, in order. */
   readonly epochCallbacks: EpochCallback[];
   private started = performance.now();
@@ -526,6 +534,12 @@ class EpochWatch {
       }),
       onEpochEnd: (epochIndex, logs) => this.endEpoch(epochIndex, logs),
     };
+  }
+
+  /** Stops training after the step in progress, with `error`. */
+  stop(error: unknown): void {
+    this.failure ??= { error };
+    this.model.stopTraining = true;
   }
 
   private beginEpoch(epochIndex: number): Promise<void> {
@@ -555,6 +569,7 @@ class EpochWatch {
   }
 
   private async endEpoch(epochIndex: number, rawLogs?: tf.Logs): Promise<void> {
+    if (this.failure) return; // an epoch cut short: not recorded
     const { epochs, steps } = this.plan;
     const log = this.options.log === undefined ? console.log : this.options.log;
     const seconds = (performance.now() - this.started) / 1000;
@@ -585,6 +600,11 @@ class EpochWatch {
  * (`[m, classes]`: a `TypeError` naming both shapes, with the hint to use `convertToOneHot` where
  * they look like class numbers), data whose image and label counts differ and images holding NaN
  * or infinite values.
+ *
+ * When the run stops with an error once training has begun (a checkpoint that could not be
+ * written, an epoch callback that throws, a loss that is not finite), the error thrown carries the
+ * history of the epochs completed as its `history` property, so that they are not lost. A
+ * checkpoint that fails to be written stops training within the epoch in which it failed.
  */
 export async function fitModel(
   model: tf.LayersModel,
@@ -596,8 +616,9 @@ export async function fitModel(
   const { validationData } = options;
   const history = startingHistory(plan, options);
   const watch = new EpochWatch(model, plan, history, options);
+  const stop = (error: unknown) => watch.stop(error);
   for (const callback of watch.epochCallbacks) {
-    callback.check?.({ initialEpoch: plan.initialEpoch, history });
+    callback.start?.({ initialEpoch: plan.initialEpoch, history, stop });
   }
   const batches = batchesOf(x, y, {
     batchSize: plan.batchSize,
@@ -623,10 +644,20 @@ export async function fitModel(
   }
   // Every callback's last work (a checkpoint still being written), also when training failed.
   const finished = await Promise.allSettled(watch.epochCallbacks.map((c) => c.finish?.()));
-  if (failure) throw failure.error;
-  if (watch.stopped) throw watch.stopped;
-  for (const outcome of finished) if (outcome.status === "rejected") throw outcome.reason;
+  const rejected = finished.find((outcome) => outcome.status === "rejected");
+  const error = failure ?? watch.failure ??
+    (watch.stopped && { error: watch.stopped }) ?? (rejected && { error: rejected.reason });
+  if (error) throw withHistory(error.error, history);
   return history;
+}
+
+// An error of a run that had started, with the history of its completed epochs as `history`
+// (unless it has one already, as NonFiniteLossError does).
+function withHistory(error: unknown, history: TrainingHistory): unknown {
+  if (error instanceof Error && !("history" in error)) {
+    Object.defineProperty(error, "history", { value: history, writable: true, configurable: true });
+  }
+  return error;
 }
 
 /** Loss and accuracy of a model on a data set. */

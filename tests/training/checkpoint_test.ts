@@ -737,3 +737,32 @@ Deno.test("checkpointEachEpoch() refuses a resumed run without its history befor
   tf.dispose([x, y]);
   disposeModel(model);
 });
+
+Deno.test("fitModel() stops in the epoch whose checkpoint fails to be written, the history on the error", async () => {
+  const parent = join(newDir(), "a-file");
+  await Deno.mkdir(join(parent, ".."), { recursive: true });
+  await Deno.writeTextFile(parent, "not a folder");
+  const dir = join(parent, "run");
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(32);
+  const ended: number[] = [];
+  const before = tf.memory().numTensors;
+  const error = await assertRejects(() =>
+    fitModel(model, x, y, {
+      epochs: 4,
+      batchSize: 2,
+      log: null,
+      // Each step leaves the disk time to answer, as a real model's steps do.
+      onBatchEnd: () => new Promise((resolve) => setTimeout(resolve, 5)),
+      onEpochEnd: [({ epoch }) => void ended.push(epoch), checkpointEachEpoch(dir, model)],
+    })
+  );
+  assertEquals(ended, [1], "training stopped in the epoch during which the save failed");
+  const history = (error as { history?: TrainingHistory }).history;
+  assertEquals(history?.epoch, [1]);
+  assertEquals(history?.loss.length, 1);
+  assert(tf.memory().numTensors - before <= 2 * model.weights.length + 1, "no batch left behind");
+  tf.dispose([x, y]);
+  disposeModel(model);
+});

@@ -30,7 +30,8 @@ export function lowestLossEpoch(history: TrainingHistory): number | null {
  * training wait for the disk: the weights are copied out when the epoch ends, and written while
  * the next epoch trains. A save waits for the previous one into the same folder, whose failure it
  * reports; `fitModel` awaits the last one (`finish`) before it returns, and loading or saving
- * that folder waits for it too.
+ * that folder waits for it too. A write that fails stops `fitModel`'s training at once (`start`
+ * receives the means), and fitModel throws its error with the history so far.
  */
 function savingAfter(
   dir: string,
@@ -40,6 +41,8 @@ function savingAfter(
 ): EpochCallback {
   const key = resolve(dir);
   let pending: Promise<void> | null = null;
+  // Ends the run that this callback saves, when a write fails (set by fitModel's start).
+  let stop: ((error: unknown) => void) | null = null;
   const previousWrite = async () => {
     const last = pending;
     pending = null;
@@ -63,13 +66,13 @@ function savingAfter(
     const write = writeCheckpoint(dir, snapshot, recordOf(options, snapshot.files));
     pending = write;
     writing.set(key, write);
-    write.catch(() => {}).finally(() => {
+    write.catch((error) => stop?.(error)).finally(() => {
       if (writing.get(key) === write) writing.delete(key);
     });
   };
   // Before the first epoch: each checkpoint records the history from epoch 1, so the run must
   // start from one (a new run, or a resumed one given its checkpoint's history).
-  const check = ({ initialEpoch, history }: RunStart) => {
+  const start = ({ initialEpoch, history, stop: stopRun }: RunStart) => {
     const problem = historyProblem(initialEpoch, history);
     if (problem) {
       throw new RangeError(
@@ -78,8 +81,9 @@ function savingAfter(
           `resumes from`,
       );
     }
+    stop = stopRun;
   };
-  return Object.assign(callback, { finish, check });
+  return Object.assign(callback, { finish, start });
 }
 
 /**
