@@ -104,7 +104,7 @@ export type EpochCallback = ((result: EpochResult) => void | Promise<void>) & {
    * first, say), so that the problem shows before any training rather than an epoch late. It may
    * keep `stop` to end the run when work it left running fails.
    */
-  start?: (run: RunStart) => void;
+  start?: (run: RunStart) => void | Promise<void>;
 };
 
 /** Where a run of {@linkcode fitModel} starts, as its callbacks' `start` sees it. */
@@ -617,8 +617,13 @@ export async function fitModel(
   const history = startingHistory(plan, options);
   const watch = new EpochWatch(model, plan, history, options);
   const stop = (error: unknown) => watch.stop(error);
-  for (const callback of watch.epochCallbacks) {
-    callback.start?.({ initialEpoch: plan.initialEpoch, history, stop });
+  try {
+    for (const callback of watch.epochCallbacks) {
+      await callback.start?.({ initialEpoch: plan.initialEpoch, history, stop });
+    }
+  } catch (error) {
+    await Promise.allSettled(watch.epochCallbacks.map((c) => c.finish?.()));
+    throw error;
   }
   const batches = batchesOf(x, y, {
     batchSize: plan.batchSize,

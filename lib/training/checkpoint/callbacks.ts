@@ -9,7 +9,7 @@ import {
   type TrainingHistory,
 } from "../fit.ts";
 import { checkRecord, recordOf } from "./_format.ts";
-import { writeCheckpoint } from "./_folder.ts";
+import { lockFolder, savingPlace, unlockFolder, writeCheckpoint } from "./_folder.ts";
 import { lastSnapshot, snapshotAfter } from "./_snapshot.ts";
 import { settled, writing } from "./_writes.ts";
 
@@ -31,7 +31,9 @@ export function lowestLossEpoch(history: TrainingHistory): number | null {
  * the next epoch trains. A save waits for the previous one into the same folder, whose failure it
  * reports; `fitModel` awaits the last one (`finish`) before it returns, and loading or saving
  * that folder waits for it too. A write that fails stops `fitModel`'s training at once (`start`
- * receives the means), and fitModel throws its error with the history so far.
+ * receives the means), and fitModel throws its error with the history so far. The folder is
+ * checked and locked before the first epoch (see `saveCheckpoint`), its lock given back by
+ * `finish`.
  */
 function savingAfter(
   dir: string,
@@ -43,6 +45,16 @@ function savingAfter(
   let pending: Promise<void> | null = null;
   // Ends the run that this callback saves, when a write fails (set by fitModel's start).
   let stop: ((error: unknown) => void) | null = null;
+  // Where the checkpoints go (the folder a link leads to), once its lock is taken.
+  let place: string | null = null;
+  const lockedPlace = async () => {
+    if (place === null) {
+      const found = await savingPlace(dir);
+      await lockFolder(found, dir);
+      place = found;
+    }
+    return place;
+  };
   const previousWrite = async () => {
     const last = pending;
     pending = null;
@@ -54,6 +66,8 @@ function savingAfter(
       await previousWrite();
     } finally {
       lastSnapshot.delete(model);
+      if (place !== null) await unlockFolder(place);
+      place = null;
     }
   };
   const callback = async (result: EpochResult) => {
@@ -62,8 +76,9 @@ function savingAfter(
     checkRecord(dir, options);
     await previousWrite();
     await settled(dir);
+    const target = await lockedPlace();
     const snapshot = await snapshotAfter(result, model);
-    const write = writeCheckpoint(dir, snapshot, recordOf(options, snapshot.files));
+    const write = writeCheckpoint(target, snapshot, recordOf(options, snapshot.files));
     pending = write;
     writing.set(key, write);
     write.catch((error) => stop?.(error)).finally(() => {
@@ -72,7 +87,7 @@ function savingAfter(
   };
   // Before the first epoch: each checkpoint records the history from epoch 1, so the run must
   // start from one (a new run, or a resumed one given its checkpoint's history).
-  const start = ({ initialEpoch, history, stop: stopRun }: RunStart) => {
+  const start = async ({ initialEpoch, history, stop: stopRun }: RunStart) => {
     const problem = historyProblem(initialEpoch, history);
     if (problem) {
       throw new RangeError(
@@ -82,6 +97,7 @@ function savingAfter(
       );
     }
     stop = stopRun;
+    await lockedPlace();
   };
   return Object.assign(callback, { finish, start });
 }
