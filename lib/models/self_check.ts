@@ -79,12 +79,22 @@ function compareBlocks(
   for (const training of [false, true]) {
     const options = { training, initializer: tf.initializers.constant({ value: 1 }), ...extra };
     const expected = reference(x, f, filters, options);
+    // Everything the learner's function creates is the check's to free: the tensors it leaves
+    // (tidy), and the weights of layers it builds and does not dispose, whether it returns or
+    // throws half-way.
+    const variables = new Set(Object.keys(tf.engine().registeredVariables));
+    const freeNewVariables = () => {
+      for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
+        if (!variables.has(name)) variable.dispose();
+      }
+    };
     let actual: tf.Tensor | undefined;
     try {
-      actual = candidate(x, f, filters, options);
+      actual = tf.tidy(() => candidate(x, f, filters, options));
     } catch (error) {
       failures.push(`with training=${training} your function threw: ${(error as Error).message}`);
       expected.dispose();
+      freeNewVariables();
       continue;
     }
     const where = `with training=${training}`;
@@ -117,6 +127,7 @@ function compareBlocks(
       }
     }
     tf.dispose([expected, actual ?? []]);
+    freeNewVariables();
   }
   x.dispose();
   return failures;
