@@ -10,6 +10,13 @@ after `idle` the runner keeps reading until IOPub has been quiet for a while. Th
 (and an HTML copy with --html) is written to DIR even when a cell fails; the exit status is 1 when
 a cell fails, the kernel dies, or a cell runs longer than --cell-timeout (then it is interrupted).
 Checks of the outputs are tools/notebooks.ts's business.
+
+With --twice, the code cells but the last run a second time in order after the first pass, as a
+learner re-runs cells, before the last (which frees everything); before each cell's second run,
+what the variables it declares held is freed (tools/_rerun.ts), as a re-run makes it unreachable.
+The number of tensors TF.js holds after each pass is printed, and the exit status is 1 when the
+second pass left more (or fewer) than the first: a function a cell calls leaks when called again.
+The executed notebook then holds the outputs of the second pass.
 """
 import argparse
 import atexit
@@ -154,6 +161,30 @@ def wait_for_reply(kc, km, runs, displays, msg_id, t0, cell_timeout):
             return None, f"it ran past {cell_timeout:.0f}s and did not stop when interrupted"
 
 
+DECLARED = re.compile(r"^(?:const|let|var)\s+(?:(\w+)|\{([^}]*)\}|\[([^\]]*)\])", re.M)
+
+
+def declared_names(source):
+    """The names a cell declares at its top level (`const x`, `let { a, b }`, `const [c, d]`)."""
+    names = []
+    for single, obj, arr in DECLARED.findall(source):
+        if single:
+            names.append(single)
+        for part in (obj or arr).split(","):
+            name = part.split(":")[-1].split("=")[0].strip().lstrip(".")
+            if re.fullmatch(r"\w+", name):
+                names.append(name)
+    return names
+
+
+def output_text(outputs):
+    """The text of a cell's result (or, without one, of what it printed)."""
+    for output in outputs:
+        if output["output_type"] == "execute_result":
+            return ANSI.sub("", output["data"].get("text/plain", ""))
+    return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("notebook")
@@ -162,6 +193,8 @@ def main():
     parser.add_argument("--html", action="store_true")
     parser.add_argument("--cell-timeout", type=float, default=0, help="seconds; 0 for no limit")
     parser.add_argument("--startup-timeout", type=float, default=120)
+    parser.add_argument("--twice", action="store_true",
+                        help="run the code cells but the last twice, checking the tensor count")
     args = parser.parse_args()
 
     nb = nbformat.read(args.notebook, as_version=4)
@@ -182,7 +215,21 @@ def main():
         runs = {}
         displays = {}
         code_cells = [c for c in nb.cells if c.cell_type == "code"]
-        for number, cell in enumerate(code_cells, 1):
+        rerun = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_rerun.ts")
+        helper = f"(await import({json.dumps('file://' + rerun)}))"
+        steps = [(n, c, None) for n, c in enumerate(code_cells, 1)]
+        if args.twice:
+            counts = f"{helper}.tensorCount()"
+            first, last = steps[:-1], steps[-1:]
+            second = []
+            for number, cell, _ in first:
+                names = declared_names(cell.source)
+                free = " ".join(f"typeof {n} === 'undefined' ? undefined : {n}," for n in names)
+                second.append((number, cell, f"{helper}.freeHeld([{free}]);"))
+            steps = first + [(None, None, counts)] + second + [(None, None, counts)] + last
+        tensor_counts = []
+
+        def execute(cell):
             cell.outputs = []
             run = CellRun(cell)
             t0 = time.monotonic()
@@ -193,15 +240,33 @@ def main():
             if problem is None:
                 drain(kc, runs, displays, lambda: run.idle, QUIET_SECONDS)
             cell.outputs = run.outputs
-            seconds = time.monotonic() - t0
             status = reply["content"]["status"] if reply else "failed"
-            print(f"{name}: cell {number}/{len(code_cells)} {status} ({seconds:.1f}s)", flush=True)
             if problem is None and status != "ok":
                 err = run.error or reply["content"]
                 problem = f"{err.get('ename')}: {ANSI.sub('', str(err.get('evalue')))}"
+            return status, problem, time.monotonic() - t0
+
+        for number, cell, snippet in steps:
+            if snippet is not None:
+                helper_cell = nbformat.v4.new_code_cell(snippet)
+                _, problem = execute(helper_cell)[:2]
+                if problem is not None:
+                    failed = (number, snippet, problem)
+                    break
+                if cell is None:
+                    tensor_counts.append(int(output_text(helper_cell.outputs).strip()))
+                    print(f"{name}: tensors after pass {len(tensor_counts)}: {tensor_counts[-1]}",
+                          flush=True)
+                    continue
+            status, problem, seconds = execute(cell)
+            print(f"{name}: cell {number}/{len(code_cells)} {status} ({seconds:.1f}s)", flush=True)
             if problem is not None:
                 failed = (number, cell.source, problem)
                 break
+        if failed is None and len(tensor_counts) == 2 and tensor_counts[0] != tensor_counts[1]:
+            failed = (len(code_cells) - 1, code_cells[-2].source,
+                      f"the second pass left {tensor_counts[1]} tensors, the first "
+                      f"{tensor_counts[0]}: a cell leaks when run again")
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

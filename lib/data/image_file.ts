@@ -20,6 +20,28 @@ function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
 }
 
+// The values of a grey PNG of `depth` bits (1, 2 or 4), one per pixel, from its packed rows.
+function unpackGrey(packed: Uint8Array, width: number, height: number, depth: number): Uint8Array {
+  const values = new Uint8Array(width * height);
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const mask = 2 ** depth - 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      const byte = packed[y * rowBytes + (bit >> 3)];
+      values[y * width + x] = (byte >> (8 - depth - (bit & 7))) & mask;
+    }
+  }
+  return values;
+}
+
+// The width and height a PNG's header (IHDR, the first chunk) declares.
+function pngSize(bytes: Uint8Array): { width: number; height: number } | null {
+  if (bytes.length < 24) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
 // Pixels as interleaved RGB bytes; grey and alpha channels are converted, 16-bit values scaled.
 function pngToRgb(
   path: string,
@@ -29,11 +51,16 @@ function pngToRgb(
   const { width, height } = png;
   let data = png.data;
   let channels = png.channels;
+  let scale = png.depth === 16 ? 1 / 257 : 1;
   if (png.palette) {
     data = convertIndexedToRgb(png);
     channels = data.length / (width * height);
+  } else if (png.depth < 8) {
+    // Grey of 1, 2 or 4 bits comes packed, each row starting on a byte; the PNG standard scales
+    // a value v of d bits to v * 255 / (2^d - 1).
+    data = unpackGrey(png.data as Uint8Array, width, height, png.depth);
+    scale = 255 / (2 ** png.depth - 1);
   }
-  const scale = png.depth === 16 ? 1 / 257 : 1;
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     for (let c = 0; c < 3; c++) {
@@ -76,12 +103,21 @@ async function decodeFile(path: string): Promise<RgbImage> {
       });
       decoded = { width: image.width, height: image.height, rgb: image.data };
     } else if (hasPngSignature(bytes)) {
+      // Checked from the header: decoding allocates the whole image first (a 20000x20000 PNG of
+      // 1.2 MB took 3.7 GB before this check).
+      const size = pngSize(bytes);
+      if (size && size.width * size.height > MAX_MEGAPIXELS * 1e6) {
+        throw new RangeError(
+          `Cannot load image "${path}": it is ${size.width}x${size.height} pixels, more than ` +
+            `the ${MAX_MEGAPIXELS} megapixels this loader decodes; scale it down first`,
+        );
+      }
       decoded = pngToRgb(path, bytes);
     } else {
       throw new TypeError(`Cannot load image "${path}": not a JPEG or PNG file`);
     }
   } catch (error) {
-    if (error instanceof TypeError && error.message.startsWith("Cannot load image")) throw error;
+    if (error instanceof Error && error.message.startsWith("Cannot load image")) throw error;
     const message = (error as Error).message;
     if (message.includes("maxResolutionInMP")) {
       throw new RangeError(

@@ -56,7 +56,9 @@ export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf
 
 /**
  * Scales pixel values from 0..255 to 0..1 (the course's `X_train_orig / 255.`), as float32.
- * The caller owns the result.
+ * The caller owns the result. Refuses (`RangeError`) float images whose values are all within
+ * 0..1 and not all 0: images normalised already, which a second division would crush to
+ * 0..0.004. (Pixels of a real 0..255 image that never exceed 1 would be a black frame.)
  *
  * @example
  * ```ts
@@ -70,6 +72,18 @@ export function convertToOneHot(y: tf.Tensor | ArrayLike<number>, c: number): tf
  * ```
  */
 export function normalizeImages<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === "float32" && x.size > 0) {
+    const largest = tf.tidy(() => tf.max(x));
+    const top = largest.dataSync()[0];
+    largest.dispose();
+    if (top > 0 && top <= 1) {
+      throw new RangeError(
+        `Cannot normalise images whose values are already within 0..1 (the largest is ${top}): ` +
+          `they look normalised already, and dividing by 255 again would leave them near 0; ` +
+          `normalizeImages takes the 0..255 pixels (data.xTrainOrig)`,
+      );
+    }
+  }
   return tf.tidy(() => tf.div(tf.cast(x, "float32"), 255) as T);
 }
 

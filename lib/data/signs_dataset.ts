@@ -57,14 +57,25 @@ export interface SignsArrays {
 // H5T_class_t's value for integer types, as h5wasm reports it in `metadata.type`.
 const H5T_INTEGER = 0;
 
+// The values of an integer dataset as int32, refusing one that does not fit (an int64 label of
+// 2^32 + 3 would otherwise wrap around to 3).
 function toInt32(values: unknown, path: string, name: string): Int32Array {
-  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    return Int32Array.from(values, (v) => Number(v));
+  if (!ArrayBuffer.isView(values) || values instanceof DataView) {
+    throw new TypeError(`Cannot load "${path}": dataset "${name}" is not numeric`);
   }
-  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
-    return Int32Array.from(values as unknown as ArrayLike<number>);
+  const numbers = values as unknown as ArrayLike<number | bigint>;
+  const result = new Int32Array(numbers.length);
+  for (let i = 0; i < numbers.length; i++) {
+    const value = Number(numbers[i]);
+    if (!(value >= -(2 ** 31) && value < 2 ** 31)) {
+      throw new RangeError(
+        `Cannot load "${path}": value ${numbers[i]} at index ${i} of "${name}" does not fit a ` +
+          `32-bit integer`,
+      );
+    }
+    result[i] = value;
   }
-  throw new TypeError(`Cannot load "${path}": dataset "${name}" is not numeric`);
+  return result;
 }
 
 /**

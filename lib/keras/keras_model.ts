@@ -460,7 +460,8 @@ function assignWeights(
  *
  * Throws `Deno.errors.NotFound` for a missing file, and a `TypeError` (a `RangeError` for a value
  * outside what is supported) naming the file, the layer and the value for anything else: not an
- * HDF5 file, no `model_config` (a weights-only file), a layer kind other than those listed in the
+ * HDF5 file (saying so for a Keras 3 `.keras` zip and a TensorFlow SavedModel folder), no
+ * `model_config` (a weights-only file), a layer kind other than those listed in the
  * module documentation, a weight missing or of the wrong shape.
  *
  * @example
@@ -472,6 +473,16 @@ function assignWeights(
  */
 export async function loadKerasModel(path: string): Promise<tf.LayersModel> {
   const fail = failing(`Cannot load "${path}"`);
+  const info = await Deno.stat(path).catch(() => null);
+  if (info?.isDirectory) {
+    const savedModel = await exists(join(path, "saved_model.pb"));
+    fail(
+      savedModel
+        ? `it is a TensorFlow SavedModel folder, not a Keras 2 HDF5 file; in Keras, load it and ` +
+          `save it with model.save("model.h5")`
+        : `it is a folder, not a Keras 2 HDF5 file`,
+    );
+  }
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -480,6 +491,13 @@ export async function loadKerasModel(path: string): Promise<tf.LayersModel> {
       throw new Deno.errors.NotFound(`Cannot load "${path}": file not found`);
     }
     throw error;
+  }
+  // A zip archive ("PK\x03\x04"): the ".keras" format of Keras 3 (and Keras 2.13 and later).
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    fail(
+      `it is a Keras 3 ".keras" file (a zip archive), not the Keras 2 HDF5 format this loader ` +
+        `reads; in Keras, load it and save it with model.save("model.h5")`,
+    );
   }
   const { config, weights } = await withHdf5File(path, bytes, ({ file, read }) => {
     const config = readModelConfig(file, fail);

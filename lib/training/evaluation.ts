@@ -43,7 +43,8 @@ export interface ImagePrediction {
 /**
  * Predicts the class of one image, scaled as the training images are (values 0..1): a
  * [height, width, channels] tensor, or a batch of one. Frees the tensors it creates; the image
- * stays the caller's.
+ * stays the caller's. Refuses (`RangeError`) an image whose values go above 1, a photo's 0..255
+ * pixels not yet divided by 255: the model would answer, and the answer would mean nothing.
  */
 export async function predictImage(
   model: tf.LayersModel,
@@ -53,6 +54,16 @@ export async function predictImage(
     throw new TypeError(
       `Cannot predict one image from a tensor of shape ${shapeText(image.shape)}: ` +
         "expected [height, width, channels] or [1, height, width, channels]",
+    );
+  }
+  const largest = tf.tidy(() => tf.max(image));
+  const top = (await largest.data())[0];
+  largest.dispose();
+  if (top > 1.001) {
+    throw new RangeError(
+      `Cannot predict from an image whose values reach ${top}: the model was trained on ` +
+        `values 0..1, and on 0..255 pixels its prediction means nothing; divide the image by ` +
+        `255 first (tf.div(image, 255)), as normalizeImages does for the data set`,
     );
   }
   const output = tf.tidy(() =>

@@ -28,13 +28,16 @@ export interface CompileOptions {
  * Adam with Keras's defaults (learning rate 0.001, beta 0.9 / 0.999, epsilon 1e-7). As in Keras,
  * the cross-entropy of a softmax Dense output is computed from its logits: no 1e-7 clipping, and a
  * gradient of exactly p - y for every example, however wrong. Free the model with
- * {@linkcode disposeModel}, which also frees the optimizer's state.
+ * {@linkcode disposeModel}, which also frees the optimizer's state. Compiling a model again (a
+ * notebook cell run twice) frees the previous optimizer's state and starts Adam afresh.
  */
 export function compileModel(model: tf.LayersModel, options: CompileOptions = {}): void {
   const learningRate = options.learningRate ?? KERAS_ADAM.learningRate;
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new RangeError(`Cannot compile: learning rate ${learningRate} is not a positive number`);
   }
+  // TF.js's compile() lets go of an optimizer it was given without freeing its moment estimates.
+  const previous = model.optimizer;
   model.compile({
     // TF.js's Adam; on wasm and onednn its update runs as one kernel per variable.
     optimizer: new FusedAdamOptimizer(
@@ -47,6 +50,7 @@ export function compileModel(model: tf.LayersModel, options: CompileOptions = {}
     metrics: ["accuracy"],
   });
   keepSoftmaxLogits(model);
+  previous?.dispose();
 }
 
 /**
@@ -94,7 +98,27 @@ export interface EpochResult {
  */
 export type EpochCallback = ((result: EpochResult) => void | Promise<void>) & {
   finish?: () => Promise<void>;
+  /**
+   * Called by `fitModel` before the first epoch with where the run starts: throws where the
+   * callback could not do its work (a checkpoint that needs the history of every epoch from the
+   * first, say), so that the problem shows before any training rather than an epoch late. It may
+   * keep `stop` to end the run when work it left running fails.
+   */
+  start?: (run: RunStart) => void | Promise<void>;
 };
+
+/** Where a run of {@linkcode fitModel} starts, as its callbacks' `start` sees it. */
+export interface RunStart {
+  /** Epochs already done. */
+  initialEpoch: number;
+  /** The history the run continues (empty for a new run); not to be changed. */
+  history: TrainingHistory;
+  /**
+   * Ends training after the step in progress, with `error` (the first one given), which
+   * `fitModel` then throws; the epoch in progress is not recorded and its callbacks do not run.
+   */
+  stop: (error: unknown) => void;
+}
 
 /** What {@linkcode FitOptions.onBatchEnd} receives after each training step. */
 export interface BatchProgress {
@@ -129,7 +153,11 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Epochs already done (to resume a run): training starts at epoch `initialEpoch + 1`. */
   initialEpoch?: number;
-  /** A history to continue (its epochs are kept and the new ones appended). */
+  /**
+   * A history to continue: the record of epochs 1 to `initialEpoch` (a checkpoint's), with the
+   * validation columns exactly when `validationData` is given. The history `fitModel` resolves to
+   * is a new object holding its epochs and the new ones; the one given is left as it is.
+   */
   history?: TrainingHistory;
   /** Where progress lines go; `null` for none. Default `console.log`. */
   log?: ((line: string) => void) | null;
@@ -250,6 +278,73 @@ export function progressLine(
     .join(" - ");
 }
 
+/**
+ * What `history` gets wrong as the record of epochs 1 to `epoch` (a checkpoint's, or the run that
+ * `fitModel` continues from `initialEpoch`), or `null` when it is right.
+ */
+export function historyProblem(epoch: number, history: TrainingHistory): string | null {
+  const epochs = history?.epoch;
+  if (!Array.isArray(epochs)) return "no history";
+  if (epochs.length !== epoch || epochs.some((e, i) => e !== i + 1)) {
+    return `history of epochs ${epochs.join(", ") || "(none)"}, expected ${
+      epoch === 0 ? "none" : `1 to ${epoch}`
+    }`;
+  }
+  // Every column that is written (the enumerable ones), loss and accuracy at least.
+  const columns = new Set(["loss", "accuracy", ...Object.keys(history)]);
+  columns.delete("epoch");
+  for (const column of columns) {
+    const values = (history as unknown as Record<string, unknown>)[column];
+    if (!Array.isArray(values) || values.length !== epoch) {
+      return `history whose "${column}" has ${
+        Array.isArray(values) ? values.length : "no"
+      } values for ${epoch} epochs`;
+    }
+  }
+  return null;
+}
+
+// The history a run starts from: a copy of the one it continues, checked against `initialEpoch`
+// and the validation data, or an empty one.
+function startingHistory(plan: RunPlan, options: FitOptions): TrainingHistory {
+  const given = options.history;
+  const withValidation = options.validationData !== undefined;
+  if (given === undefined) return emptyHistory(withValidation);
+  const problem = historyProblem(plan.initialEpoch, given);
+  if (problem) {
+    const epochs = Array.isArray(given?.epoch) ? given.epoch.length : 0;
+    const hint = epochs > 0 && historyProblem(epochs, given) === null
+      ? `; to continue it, give initialEpoch: ${epochs}`
+      : "";
+    throw new RangeError(
+      `Cannot train from epoch ${plan.initialEpoch + 1}: the history to continue is a ` +
+        `${problem}${hint}`,
+    );
+  }
+  const columns = ["val_loss", "val_accuracy"].filter((name) => name in given);
+  if (plan.initialEpoch > 0 && withValidation && columns.length < 2) {
+    throw new RangeError(
+      `Cannot train with validation data: the history to continue has ${
+        columns.length === 0 ? "no validation columns" : `only "${columns[0]}"`
+      } (its epochs were trained without validation data); continue without validationData, ` +
+        `or start a new history`,
+    );
+  }
+  if (!withValidation && columns.length > 0) {
+    throw new RangeError(
+      `Cannot train without validation data: the history to continue has the columns ` +
+        `${
+          columns.map((c) => `"${c}"`).join(", ")
+        }; give the validationData of the run it continues`,
+    );
+  }
+  const copy = emptyHistory(withValidation);
+  for (const [name, values] of Object.entries(given)) {
+    if (Array.isArray(values)) (copy as unknown as Record<string, number[]>)[name] = [...values];
+  }
+  return copy;
+}
+
 /** An empty history, with the validation columns when `withValidation` is set. */
 function emptyHistory(withValidation: boolean): TrainingHistory {
   return withValidation
@@ -300,6 +395,48 @@ function checkFinite(what: string, x: tf.Tensor): void {
   }
 }
 
+/**
+ * Refuses labels that are not one row of class probabilities per image, of the width of the
+ * model's output (`[m, classes]`): Keras's categorical cross-entropy takes no other shape, and
+ * TF.js would broadcast a `[m, 1]` column against the `[m, classes]` output and train on
+ * nonsense. Where the labels look like class numbers (`[m]`, `[m, 1]` or `[1, m]` of integers in
+ * `0..classes-1`), the message says how to one-hot them.
+ */
+function checkLabels(
+  doing: string,
+  what: string,
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+): void {
+  const output = model.outputs.length === 1 ? model.outputs[0].shape : null;
+  const classes = output?.length === 2 ? output[1] : null;
+  if (classes === null) return;
+  if (y.rank === 2 && y.shape[1] === classes) return;
+  const expected = shapeText([x.shape[0], classes]);
+  const column = y.rank === 1 || (y.rank === 2 && (y.shape[0] === 1 || y.shape[1] === 1));
+  const hint = column && y.size > 0 && classNumbers(y, classes)
+    ? `; they look like class numbers: one-hot them first, with convertToOneHot(y, ${classes})`
+    : "";
+  throw new TypeError(
+    `${doing}: ${what} have shape ${shapeText(y.shape)}, expected ${expected} (one-hot ` +
+      `rows of the model's ${classes} classes)${hint}`,
+  );
+}
+
+// Whether every value of `y` is an integer in 0..classes-1.
+function classNumbers(y: tf.Tensor, classes: number): boolean {
+  const all = tf.tidy(() => {
+    const values = tf.cast(y, "float32");
+    const whole = tf.equal(values, tf.round(values));
+    const inRange = tf.logicalAnd(tf.greaterEqual(values, 0), tf.less(values, classes));
+    return tf.all(tf.logicalAnd(whole, inRange));
+  });
+  const result = all.dataSync()[0] === 1;
+  all.dispose();
+  return result;
+}
+
 function checkPair(what: string, x: tf.Tensor, y: tf.Tensor): void {
   if (x.shape[0] !== y.shape[0]) {
     throw new RangeError(
@@ -345,8 +482,18 @@ function checkedPlan(
   if (seed !== undefined && !Number.isSafeInteger(seed)) {
     throw new RangeError(`Cannot train with seed ${seed}: expected an integer`);
   }
+  checkLabels("Cannot train", "the labels", model, x, y);
   checkPair("the training data", x, y);
-  if (validationData) checkPair("the validation data", validationData[0], validationData[1]);
+  if (validationData) {
+    checkLabels(
+      "Cannot train",
+      "the validation labels",
+      model,
+      validationData[0],
+      validationData[1],
+    );
+    checkPair("the validation data", validationData[0], validationData[1]);
+  }
   checkFinite("training images", x);
   if (validationData) checkFinite("validation images", validationData[0]);
   return { epochs, batchSize, initialEpoch, seed, steps: Math.ceil(x.shape[0] / batchSize) };
@@ -360,6 +507,8 @@ class EpochWatch {
   epoch: number;
   /** Set when an epoch's loss was not finite: training stopped there. */
   stopped: NonFiniteLossError | null = null;
+  /** Set when a callback's work failed while training went on: training stopped then. */
+  failure: { error: unknown } | null = null;
   /** The caller's epoch callbacks, in order. */
   readonly epochCallbacks: EpochCallback[];
   private started = performance.now();
@@ -385,6 +534,12 @@ class EpochWatch {
       }),
       onEpochEnd: (epochIndex, logs) => this.endEpoch(epochIndex, logs),
     };
+  }
+
+  /** Stops training after the step in progress, with `error`. */
+  stop(error: unknown): void {
+    this.failure ??= { error };
+    this.model.stopTraining = true;
   }
 
   private beginEpoch(epochIndex: number): Promise<void> {
@@ -414,6 +569,7 @@ class EpochWatch {
   }
 
   private async endEpoch(epochIndex: number, rawLogs?: tf.Logs): Promise<void> {
+    if (this.failure) return; // an epoch cut short: not recorded
     const { epochs, steps } = this.plan;
     const log = this.options.log === undefined ? console.log : this.options.log;
     const seconds = (performance.now() - this.started) / 1000;
@@ -439,7 +595,16 @@ class EpochWatch {
 /**
  * Trains a compiled model, as Keras's `model.fit(x, y, epochs, batch_size, validation_data)`,
  * printing one progress line per epoch, and resolves to the history in Keras's shape. The model is
- * trained in place; the function creates no tensors that outlive it.
+ * trained in place; the function creates no tensors that outlive it. Before the first epoch it
+ * refuses, with nothing left behind, labels that are not one-hot rows of the model's classes
+ * (`[m, classes]`: a `TypeError` naming both shapes, with the hint to use `convertToOneHot` where
+ * they look like class numbers), data whose image and label counts differ and images holding NaN
+ * or infinite values.
+ *
+ * When the run stops with an error once training has begun (a checkpoint that could not be
+ * written, an epoch callback that throws, a loss that is not finite), the error thrown carries the
+ * history of the epochs completed as its `history` property, so that they are not lost. A
+ * checkpoint that fails to be written stops training within the epoch in which it failed.
  */
 export async function fitModel(
   model: tf.LayersModel,
@@ -449,8 +614,17 @@ export async function fitModel(
 ): Promise<TrainingHistory> {
   const plan = checkedPlan(model, x, y, options);
   const { validationData } = options;
-  const history = options.history ?? emptyHistory(validationData !== undefined);
+  const history = startingHistory(plan, options);
   const watch = new EpochWatch(model, plan, history, options);
+  const stop = (error: unknown) => watch.stop(error);
+  try {
+    for (const callback of watch.epochCallbacks) {
+      await callback.start?.({ initialEpoch: plan.initialEpoch, history, stop });
+    }
+  } catch (error) {
+    await Promise.allSettled(watch.epochCallbacks.map((c) => c.finish?.()));
+    throw error;
+  }
   const batches = batchesOf(x, y, {
     batchSize: plan.batchSize,
     shuffle: options.shuffle ?? true,
@@ -475,10 +649,20 @@ export async function fitModel(
   }
   // Every callback's last work (a checkpoint still being written), also when training failed.
   const finished = await Promise.allSettled(watch.epochCallbacks.map((c) => c.finish?.()));
-  if (failure) throw failure.error;
-  if (watch.stopped) throw watch.stopped;
-  for (const outcome of finished) if (outcome.status === "rejected") throw outcome.reason;
+  const rejected = finished.find((outcome) => outcome.status === "rejected");
+  const error = failure ?? watch.failure ??
+    (watch.stopped && { error: watch.stopped }) ?? (rejected && { error: rejected.reason });
+  if (error) throw withHistory(error.error, history);
   return history;
+}
+
+// An error of a run that had started, with the history of its completed epochs as `history`
+// (unless it has one already, as NonFiniteLossError does).
+function withHistory(error: unknown, history: TrainingHistory): unknown {
+  if (error instanceof Error && !("history" in error)) {
+    Object.defineProperty(error, "history", { value: history, writable: true, configurable: true });
+  }
+  return error;
 }
 
 /** Loss and accuracy of a model on a data set. */
@@ -491,7 +675,8 @@ export interface Evaluation {
 
 /**
  * Evaluates a compiled model on `x`, `y`, as Keras's `model.evaluate(x, y)`: resolves to the loss
- * and the accuracy. Frees the tensors it creates.
+ * and the accuracy. Frees the tensors it creates. Refuses labels that are not one-hot rows of the
+ * model's classes, as {@linkcode fitModel} does.
  */
 export async function evaluateModel(
   model: tf.LayersModel,
@@ -504,6 +689,7 @@ export async function evaluateModel(
       `Cannot evaluate model "${model.name}": it is not compiled (call compileModel first)`,
     );
   }
+  checkLabels(`Cannot evaluate model "${model.name}"`, "the labels", model, x, y);
   checkPair("the evaluation data", x, y);
   const result = model.evaluate(x, y, { batchSize: options.batchSize ?? 32 }) as tf.Scalar[];
   const [loss, accuracy] = await Promise.all(result.map((t) => t.data()));

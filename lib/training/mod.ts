@@ -21,6 +21,7 @@ export {
   type FitOptions,
   KERAS_ADAM,
   NonFiniteLossError,
+  type RunStart,
   type TrainingHistory,
 } from "./fit.ts";
 export * from "./checkpoint/mod.ts";

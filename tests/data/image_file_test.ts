@@ -156,3 +156,38 @@ Deno.test("readImage() turns a photo upright as its EXIF orientation says, for a
     );
   }
 });
+
+Deno.test("readImage() decodes grey PNGs of 1, 2 and 4 bits as Pillow does", async () => {
+  // Written by tests/fixtures/make_grey_png.py, with the values Pillow decodes.
+  const expected: Record<string, number[]> = JSON.parse(
+    await Deno.readTextFile(join(fixtures, "grey_expected.json")),
+  );
+  for (const [name, values] of Object.entries(expected)) {
+    const image = await readImage(join(fixtures, name));
+    assertEquals(image.shape, [3, 5, 3]);
+    const pixels = await image.data();
+    assertEquals(Array.from(pixels.filter((_, i) => i % 3 === 0)), values, name);
+    image.dispose();
+  }
+});
+
+Deno.test("readImage() refuses a PNG of more than 250 megapixels from its header, before decoding", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".png" });
+  try {
+    // A header of 20000x20000 grey pixels, followed by no image data at all: refused unread.
+    const header = new Uint8Array(33);
+    header.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
+    const view = new DataView(header.buffer);
+    view.setUint32(16, 20000);
+    view.setUint32(20, 20000);
+    header.set([8, 0, 0, 0, 0], 24);
+    await Deno.writeFile(path, header);
+    await assertRejects(
+      () => readImage(path),
+      RangeError,
+      `Cannot load image "${path}": it is 20000x20000 pixels, more than the 250 megapixels`,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});

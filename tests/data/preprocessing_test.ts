@@ -98,3 +98,20 @@ Deno.test("splitShapes() prints the course's lines and keeps no tensor", () => {
   tf.dispose(Object.values(splits));
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("normalizeImages() refuses images normalised already, leaving nothing behind", () => {
+  const pixels = tf.tensor4d([0, 51, 255, 102], [1, 2, 2, 1], "int32");
+  const once = normalizeImages(pixels);
+  const before = tf.memory().numTensors;
+  assertThrows(
+    () => normalizeImages(once),
+    RangeError,
+    "Cannot normalise images whose values are already within 0..1 (the largest is 1)",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  const black = tf.zeros([1, 2, 2, 1]);
+  const floats = tf.cast(pixels, "float32");
+  const [a, b] = [normalizeImages(black), normalizeImages(floats)];
+  assertEquals(b.dataSync()[2], 1, "float pixels of 0..255 are divided as before");
+  tf.dispose([pixels, once, black, floats, a, b]);
+});

@@ -179,6 +179,20 @@ Deno.test("readSignsFile() rejects a label outside 0..5, naming it and its index
   });
 });
 
+Deno.test("readSignsFile() refuses int64 labels outside the 32-bit range rather than wrap them", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "test_signs.h5");
+    const labels = { data: BigInt64Array.from([0n, 2n ** 32n + 3n]), shape: [2], dtype: "<q" };
+    await writeHdf5(path, signsSplit("test", 2, { test_set_y: labels }));
+    await assertRejects(
+      () => readSignsFile(path, "test"),
+      RangeError,
+      `Cannot load "${path}": value 4294967299 at index 1 of "test_set_y" does not fit a ` +
+        "32-bit integer",
+    );
+  });
+});
+
 const fixtures = join(import.meta.dirname!, "..", "fixtures");
 
 Deno.test("readSignsFile() refuses a file compressed with a filter h5wasm lacks, naming it", async () => {

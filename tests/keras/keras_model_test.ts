@@ -659,3 +659,23 @@ Deno.test("loadKerasModel() names an input that no layer provides", async () => 
     );
   });
 });
+
+Deno.test("loadKerasModel() says what a file of another format is: a Keras 3 zip, a SavedModel", async () => {
+  await withDir(async (dir) => {
+    const zip = join(dir, "model.keras");
+    await Deno.writeFile(zip, new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
+    await assertRejects(
+      () => loadKerasModel(zip),
+      TypeError,
+      `Cannot load "${zip}": it is a Keras 3 ".keras" file (a zip archive)`,
+    );
+    const savedModel = join(dir, "resnet50");
+    await Deno.mkdir(savedModel);
+    await Deno.writeFile(join(savedModel, "saved_model.pb"), new Uint8Array(4));
+    await assertRejects(
+      () => loadKerasModel(savedModel),
+      TypeError,
+      `Cannot load "${savedModel}": it is a TensorFlow SavedModel folder, not a Keras 2 HDF5 file`,
+    );
+  });
+});

@@ -391,3 +391,22 @@ Deno.test("courseTestInput() is the course's X: images of -1, 1 and 3, owned by 
   x.dispose();
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("checkIdentityBlock() of a block with the wrong output shape leaves no tensors behind", () => {
+  const before = tf.memory().numTensors;
+  // A learner's block that forgot the last convolution's filters and never frees its layer.
+  const result = checkIdentityBlock((x) =>
+    tf.layers.conv2d({ filters: 6, kernelSize: 1 }).apply(x) as tf.Tensor
+  );
+  assertEquals(result.passed, false);
+  assertStringIncludes(
+    result.failures[0],
+    "the output has shape (3, 4, 4, 6), expected (3, 4, 4, 3)",
+  );
+  // And one that throws half-way, its first layer built.
+  checkIdentityBlock((x) => {
+    const y = tf.layers.conv2d({ filters: 6, kernelSize: 1 }).apply(x) as tf.Tensor;
+    return tf.layers.add().apply([y, x]) as tf.Tensor;
+  });
+  assertEquals(tf.memory().numTensors, before);
+});

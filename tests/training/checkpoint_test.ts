@@ -712,3 +712,157 @@ Deno.test("fitModel() returns once its checkpoints are written, and reports one 
   tf.dispose([x, y]);
   disposeModel(model);
 });
+
+Deno.test("checkpointEachEpoch() refuses a resumed run without its history before the first epoch", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(8);
+  const trained: number[] = [];
+  await assertRejects(
+    () =>
+      fitModel(model, x, y, {
+        epochs: 3,
+        initialEpoch: 2,
+        batchSize: 8,
+        log: null,
+        onEpochEnd: [({ epoch }) => void trained.push(epoch), checkpointEachEpoch(dir, model)],
+      }),
+    RangeError,
+    `Cannot save checkpoints into "${dir}" from epoch 3: the run's history is a history of ` +
+      "epochs (none), expected 1 to 2",
+  );
+  assertEquals(trained, []);
+  assertEquals(await exists(dir), false);
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() stops in the epoch whose checkpoint fails to be written, the history on the error", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const { x, y } = data(32);
+  const ended: number[] = [];
+  const before = tf.memory().numTensors;
+  const { writeFile } = Deno;
+  Object.assign(Deno, {
+    writeFile: (...args: Parameters<typeof writeFile>) =>
+      String(args[0]).endsWith("weights.bin")
+        ? Promise.reject(new Error("Read-only file system (os error 30)"))
+        : writeFile(...args),
+  });
+  let error: Error;
+  try {
+    error = await assertRejects(
+      () =>
+        fitModel(model, x, y, {
+          epochs: 4,
+          batchSize: 2,
+          log: null,
+          // Each step leaves the disk time to answer, as a real model's steps do.
+          onBatchEnd: () => new Promise((resolve) => setTimeout(resolve, 5)),
+          onEpochEnd: [({ epoch }) => void ended.push(epoch), checkpointEachEpoch(dir, model)],
+        }),
+      Error,
+      "Read-only file system",
+    );
+  } finally {
+    Object.assign(Deno, { writeFile });
+  }
+  assertEquals(ended, [1], "training stopped in the epoch during which the save failed");
+  const history = (error as { history?: TrainingHistory }).history;
+  assertEquals(history?.epoch, [1]);
+  assertEquals(history?.loss.length, 1);
+  assert(tf.memory().numTensors - before <= 2 * model.weights.length + 1, "no batch left behind");
+  tf.dispose([x, y]);
+  disposeModel(model);
+});
+
+Deno.test("saveCheckpoint() refuses a folder another process is saving into, naming it, and takes over a stale lock", async () => {
+  const dir = newDir();
+  const model = convolutionalModel([8, 8, 3]);
+  compileModel(model);
+  const history = { epoch: [], loss: [], accuracy: [] };
+  const lock = join(dir, "..", `.${dir.split("/").at(-1)}.lock`);
+  const other = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    await Deno.writeTextFile(lock, `${other.pid}\n`);
+    await assertRejects(
+      () => saveCheckpoint(dir, model, { epoch: 0, history }),
+      Error,
+      `Cannot save checkpoint "${dir}": process ${other.pid} is saving into this folder`,
+    );
+    await assertRejects(
+      () =>
+        fitModel(model, tf.zeros([2, 8, 8, 3]), tf.zeros([2, 6]), {
+          epochs: 1,
+          log: null,
+          onEpochEnd: checkpointEachEpoch(dir, model),
+        }),
+      Error,
+      `process ${other.pid} is saving into this folder`,
+    );
+    await assertRejects(
+      () => loadCheckpointIfPresent(dir),
+      Error,
+      `Cannot load checkpoint "${dir}": process ${other.pid} is saving into it`,
+    );
+  } finally {
+    other.kill();
+    await other.status;
+  }
+  await saveCheckpoint(dir, model, { epoch: 0, history });
+  assertEquals(await exists(lock), false, "the lock is given back after the save");
+  (await loadCheckpoint(dir)).model.dispose();
+  disposeModel(model);
+});
+
+Deno.test("saveCheckpoint() saves through a symbolic link, leaving the link in place", async () => {
+  const target = newDir();
+  const link = newDir();
+  await Deno.mkdir(target);
+  await Deno.symlink(target, link);
+  const model = convolutionalModel([8, 8, 3]);
+  for (const epoch of [0, 0]) {
+    await saveCheckpoint(link, model, { epoch, history: { epoch: [], loss: [], accuracy: [] } });
+  }
+  assert((await Deno.lstat(link)).isSymlink, "the link is still a link");
+  assert(await exists(join(target, "checkpoint.json")), "the files are where the link leads");
+  const loaded = await loadCheckpoint(link);
+  assertEquals(loaded.epoch, 0);
+  loaded.model.dispose();
+  model.dispose();
+});
+
+Deno.test("saveCheckpoint() and loadCheckpoint() refuse a folder under a file and a name too long", async () => {
+  const file = join(newDir(), "notes.txt");
+  await Deno.mkdir(join(file, ".."), { recursive: true });
+  await Deno.writeTextFile(file, "mine");
+  const model = convolutionalModel([8, 8, 3]);
+  const options = { epoch: 0, history: { epoch: [], loss: [], accuracy: [] } };
+  const under = join(file, "run");
+  await assertRejects(
+    () => saveCheckpoint(under, model, options),
+    Error,
+    `Cannot save checkpoint "${under}": "${file}" is a file, not a folder`,
+  );
+  await assertRejects(
+    () => loadCheckpointIfPresent(under),
+    Error,
+    `Cannot load checkpoint "${under}": "${file}" is a file, not a folder`,
+  );
+  await assertRejects(
+    () => loadCheckpointIfPresent(file),
+    Error,
+    `Cannot load checkpoint "${file}": it is a file, not a checkpoint folder`,
+  );
+  assertEquals(await Deno.readTextFile(file), "mine");
+  const long = join(newDir(), "r".repeat(240));
+  await assertRejects(
+    () => saveCheckpoint(long, model, options),
+    RangeError,
+    `Cannot save checkpoint "${long}": its name is 240 bytes long`,
+  );
+  model.dispose();
+});

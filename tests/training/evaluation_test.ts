@@ -87,17 +87,35 @@ Deno.test("predictImage() predicts one image, with or without its batch axis, wi
     inputs: input,
     outputs: tf.layers.softmax().apply(flat) as tf.SymbolicTensor,
   });
-  const image = tf.tensor3d([[[1, 3]]]);
+  const image = tf.tensor3d([[[0.1, 0.3]]]);
   const batch = tf.expandDims(image, 0) as tf.Tensor4D;
   const before = tf.memory().numTensors;
   const one = await predictImage(model, image);
   assertEquals(await predictImage(model, batch), one);
   assertEquals(tf.memory().numTensors, before);
   assertEquals(one.predicted, 1);
-  assert(Math.abs(one.probabilities[1] - 1 / (1 + Math.exp(-2))) < 1e-6);
+  assert(Math.abs(one.probabilities[1] - 1 / (1 + Math.exp(-0.2))) < 1e-6);
   const two = tf.concat([batch, batch]) as tf.Tensor4D;
   await assertRejects(() => predictImage(model, two), TypeError, "shape [2, 1, 1, 2]");
   tf.dispose([image, batch, two]);
+  model.dispose();
+});
+
+Deno.test("predictImage() refuses a 0..255 image not divided by 255, leaving nothing behind", async () => {
+  const input = tf.input({ shape: [1, 1, 2] });
+  const model = tf.model({
+    inputs: input,
+    outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor,
+  });
+  const photo = tf.tensor3d([[[12, 200]]], undefined, "int32");
+  const before = tf.memory().numTensors;
+  await assertRejects(
+    () => predictImage(model, photo),
+    RangeError,
+    "Cannot predict from an image whose values reach 200: the model was trained on values 0..1",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  photo.dispose();
   model.dispose();
 });
 

@@ -321,3 +321,159 @@ Deno.test("fitModel() reports each step to onBatchEnd: the epoch's running loss 
   tf.dispose([train.x, train.y]);
   disposeModel(model);
 });
+
+Deno.test("fitModel() refuses labels that are not one-hot before training, naming both shapes", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const train = quadrantData(16, 4);
+  const column = tf.tensor2d(train.labels, [16, 1]);
+  const row = tf.tensor2d(train.labels, [1, 16]);
+  const flat = tf.tensor1d(train.labels);
+  const wide = tf.zeros([16, 4]);
+  const before = tf.memory().numTensors;
+  const epochs: number[] = [];
+  const options = {
+    epochs: 1,
+    batchSize: 8,
+    log: null,
+    onEpochEnd: ({ epoch }: { epoch: number }) => {
+      epochs.push(epoch);
+    },
+  };
+  for (const [labels, shape] of [[column, "[16, 1]"], [row, "[1, 16]"], [flat, "[16]"]] as const) {
+    const error = await assertRejects(
+      () => fitModel(model, train.x, labels, options),
+      TypeError,
+      `the labels have shape ${shape}, expected [16, 6]`,
+    );
+    assertStringIncludes(error.message, "one-hot them first, with convertToOneHot(y, 6)");
+    assertEquals(tf.memory().numTensors, before, `tensors left by labels of shape ${shape}`);
+  }
+  const error = await assertRejects(
+    () => fitModel(model, train.x, wide, options),
+    TypeError,
+    "the labels have shape [16, 4], expected [16, 6]",
+  );
+  assert(!error.message.includes("convertToOneHot"), error.message);
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, validationData: [train.x, column] }),
+    TypeError,
+    "the validation labels have shape [16, 1], expected [16, 6]",
+  );
+  assertEquals(epochs, [], "no epoch trained");
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([train.x, train.y, column, row, flat, wide]);
+  model.dispose();
+});
+
+Deno.test("evaluateModel() refuses labels that are not one-hot, leaving nothing behind", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const data = quadrantData(8, 5);
+  const flat = tf.tensor1d(data.labels, "int32");
+  const before = tf.memory().numTensors;
+  await assertRejects(
+    () => evaluateModel(model, data.x, flat),
+    TypeError,
+    "the labels have shape [8], expected [8, 6] (one-hot rows of the model's 6 classes); they " +
+      "look like class numbers: one-hot them first, with convertToOneHot(y, 6)",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([data.x, data.y, flat]);
+  model.dispose();
+});
+
+Deno.test("compileModel() again on a trained model frees the previous optimizer's state", async () => {
+  const model = convolutionalModel([16, 16, 3]);
+  const train = quadrantData(8, 6);
+  compileModel(model);
+  await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  const trained = tf.memory().numTensors;
+  for (let run = 0; run < 2; run++) {
+    compileModel(model, { learningRate: 0.002 });
+    await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+    assertEquals(tf.memory().numTensors, trained, `tensors after compiling and fitting again`);
+  }
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() refuses a history that does not end at initialEpoch, before the first epoch", async () => {
+  const train = quadrantData(8, 7);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 2, batchSize: 8, log: null });
+  const kept = structuredClone(first);
+  const trained: number[] = [];
+  const onEpochEnd = ({ epoch }: { epoch: number }) => void trained.push(epoch);
+  const options = { batchSize: 8, log: null, history: first, onEpochEnd };
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, epochs: 3 }),
+    RangeError,
+    "Cannot train from epoch 1: the history to continue is a history of epochs 1, 2, expected " +
+      "none; to continue it, give initialEpoch: 2",
+  );
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...options, epochs: 3, initialEpoch: 1 }),
+    RangeError,
+    "history of epochs 1, 2, expected 1 to 1",
+  );
+  assertEquals(trained, [], "no epoch trained");
+  assertEquals(first, kept);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() refuses validation columns that do not match the validation data", async () => {
+  const train = quadrantData(8, 8);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const base = { batchSize: 8, log: null };
+  const plain = await fitModel(model, train.x, train.y, { ...base, epochs: 1 });
+  const validated = await fitModel(model, train.x, train.y, {
+    ...base,
+    epochs: 1,
+    validationData: [train.x, train.y],
+  });
+  const trained: number[] = [];
+  const more = { ...base, epochs: 2, initialEpoch: 1, onEpochEnd: () => void trained.push(1) };
+  await assertRejects(
+    () =>
+      fitModel(model, train.x, train.y, {
+        ...more,
+        history: plain,
+        validationData: [train.x, train.y],
+      }),
+    RangeError,
+    "Cannot train with validation data: the history to continue has no validation columns",
+  );
+  await assertRejects(
+    () => fitModel(model, train.x, train.y, { ...more, history: validated }),
+    RangeError,
+    'Cannot train without validation data: the history to continue has the columns "val_loss", ' +
+      '"val_accuracy"',
+  );
+  assertEquals(trained, []);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});
+
+Deno.test("fitModel() leaves the history it continues as it was and resolves to a new one", async () => {
+  const train = quadrantData(8, 9);
+  const model = convolutionalModel([16, 16, 3]);
+  compileModel(model);
+  const first = await fitModel(model, train.x, train.y, { epochs: 1, batchSize: 8, log: null });
+  const kept = structuredClone(first);
+  const second = await fitModel(model, train.x, train.y, {
+    epochs: 2,
+    initialEpoch: 1,
+    history: first,
+    batchSize: 8,
+    log: null,
+  });
+  assertEquals(first, kept);
+  assertEquals(second.epoch, [1, 2]);
+  assertEquals(second.loss[0], first.loss[0]);
+  tf.dispose([train.x, train.y]);
+  disposeModel(model);
+});

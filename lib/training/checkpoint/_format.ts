@@ -4,7 +4,7 @@ import { join } from "node:path";
 import xxhash from "xxhash-wasm";
 import * as tf from "../../tf.ts";
 import { type RandomState, randomState } from "../random.ts";
-import type { TrainingHistory } from "../fit.ts";
+import { historyProblem, type TrainingHistory } from "../fit.ts";
 
 /** What `checkpoint.json` records beside the model. */
 export interface CheckpointInfo {
@@ -158,29 +158,6 @@ export interface SaveOptions {
 }
 
 export const OWN_FILES = new Set([MODEL_FILE, WEIGHTS_FILE, INFO_FILE]);
-
-/** What `history` gets wrong for a checkpoint of `epoch` epochs, or `null` when it is right. */
-export function historyProblem(epoch: number, history: TrainingHistory): string | null {
-  const epochs = history?.epoch;
-  if (!Array.isArray(epochs)) return "no history";
-  if (epochs.length !== epoch || epochs.some((e, i) => e !== i + 1)) {
-    return `history of epochs ${epochs.join(", ") || "(none)"}, expected ${
-      epoch === 0 ? "none" : `1 to ${epoch}`
-    }`;
-  }
-  // Every column that is written (the enumerable ones), loss and accuracy at least.
-  const columns = new Set(["loss", "accuracy", ...Object.keys(history)]);
-  columns.delete("epoch");
-  for (const column of columns) {
-    const values = (history as unknown as Record<string, unknown>)[column];
-    if (!Array.isArray(values) || values.length !== epoch) {
-      return `history whose "${column}" has ${
-        Array.isArray(values) ? values.length : "no"
-      } values for ${epoch} epochs`;
-    }
-  }
-  return null;
-}
 
 /** The record a save writes into `checkpoint.json`, taken when the snapshot is. */
 export function recordOf(options: SaveOptions, files: Record<string, FileDigest>): string {

@@ -1,9 +1,15 @@
 // Epoch callbacks that save checkpoints while training goes on.
 import { resolve } from "node:path";
 import * as tf from "../../tf.ts";
-import type { EpochCallback, EpochResult, TrainingHistory } from "../fit.ts";
+import {
+  type EpochCallback,
+  type EpochResult,
+  historyProblem,
+  type RunStart,
+  type TrainingHistory,
+} from "../fit.ts";
 import { checkRecord, recordOf } from "./_format.ts";
-import { writeCheckpoint } from "./_folder.ts";
+import { lockFolder, savingPlace, unlockFolder, writeCheckpoint } from "./_folder.ts";
 import { lastSnapshot, snapshotAfter } from "./_snapshot.ts";
 import { settled, writing } from "./_writes.ts";
 
@@ -24,7 +30,10 @@ export function lowestLossEpoch(history: TrainingHistory): number | null {
  * training wait for the disk: the weights are copied out when the epoch ends, and written while
  * the next epoch trains. A save waits for the previous one into the same folder, whose failure it
  * reports; `fitModel` awaits the last one (`finish`) before it returns, and loading or saving
- * that folder waits for it too.
+ * that folder waits for it too. A write that fails stops `fitModel`'s training at once (`start`
+ * receives the means), and fitModel throws its error with the history so far. The folder is
+ * checked and locked before the first epoch (see `saveCheckpoint`), its lock given back by
+ * `finish`.
  */
 function savingAfter(
   dir: string,
@@ -34,6 +43,18 @@ function savingAfter(
 ): EpochCallback {
   const key = resolve(dir);
   let pending: Promise<void> | null = null;
+  // Ends the run that this callback saves, when a write fails (set by fitModel's start).
+  let stop: ((error: unknown) => void) | null = null;
+  // Where the checkpoints go (the folder a link leads to), once its lock is taken.
+  let place: string | null = null;
+  const lockedPlace = async () => {
+    if (place === null) {
+      const found = await savingPlace(dir);
+      await lockFolder(found, dir);
+      place = found;
+    }
+    return place;
+  };
   const previousWrite = async () => {
     const last = pending;
     pending = null;
@@ -45,6 +66,8 @@ function savingAfter(
       await previousWrite();
     } finally {
       lastSnapshot.delete(model);
+      if (place !== null) await unlockFolder(place);
+      place = null;
     }
   };
   const callback = async (result: EpochResult) => {
@@ -53,15 +76,30 @@ function savingAfter(
     checkRecord(dir, options);
     await previousWrite();
     await settled(dir);
+    const target = await lockedPlace();
     const snapshot = await snapshotAfter(result, model);
-    const write = writeCheckpoint(dir, snapshot, recordOf(options, snapshot.files));
+    const write = writeCheckpoint(target, snapshot, recordOf(options, snapshot.files));
     pending = write;
     writing.set(key, write);
-    write.catch(() => {}).finally(() => {
+    write.catch((error) => stop?.(error)).finally(() => {
       if (writing.get(key) === write) writing.delete(key);
     });
   };
-  return Object.assign(callback, { finish });
+  // Before the first epoch: each checkpoint records the history from epoch 1, so the run must
+  // start from one (a new run, or a resumed one given its checkpoint's history).
+  const start = async ({ initialEpoch, history, stop: stopRun }: RunStart) => {
+    const problem = historyProblem(initialEpoch, history);
+    if (problem) {
+      throw new RangeError(
+        `Cannot save checkpoints into "${dir}" from epoch ${initialEpoch + 1}: the run's ` +
+          `history is a ${problem}; to resume, give fitModel the history of the checkpoint it ` +
+          `resumes from`,
+      );
+    }
+    stop = stopRun;
+    await lockedPlace();
+  };
+  return Object.assign(callback, { finish, start });
 }
 
 /**

@@ -4,18 +4,27 @@ import * as tf from "../../tf.ts";
 import { registerBatchNormalization } from "../../layers/batch_norm.ts";
 import { exists } from "../../util/fs.ts";
 import { keepSoftmaxLogits } from "../_softmax_logits.ts";
+import { historyProblem } from "../fit.ts";
 import { randomStateProblem, restoreRandomState } from "../random.ts";
 import {
   type CheckpointInfo,
   checkRecord,
   describe,
   folderHandler,
-  historyProblem,
   INFO_FILE,
   recordOf,
   type SaveOptions,
 } from "./_format.ts";
-import { sideFolders, writeCheckpoint } from "./_folder.ts";
+import {
+  fileAbove,
+  lockFolder,
+  otherSaver,
+  placeOf,
+  savingPlace,
+  sideFolders,
+  unlockFolder,
+  writeCheckpoint,
+} from "./_folder.ts";
 import { snapshotOf } from "./_snapshot.ts";
 import { settled } from "./_writes.ts";
 
@@ -29,7 +38,11 @@ export interface Checkpoint extends CheckpointInfo {
  * Saves a model (with its optimizer state, when compiled) and its training record into `dir`,
  * replacing the checkpoint there only once the new one is complete. The parent folder is created
  * if needed. Refuses (with an `Error` naming them) a folder that holds anything but a checkpoint,
- * the current folder, and a history that is not of epochs 1 to `epoch`.
+ * the current folder, a folder under a file, a mount point, a name too long for the hidden
+ * folders a save keeps beside it, a folder another process is saving into (whose lock file
+ * `.NAME.lock` beside the folder names it; a lock left by a process that has ended is taken
+ * over), and a history that is not of epochs 1 to `epoch`. A symbolic link is saved through: the
+ * checkpoint replaces the folder it leads to, and the link stays.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -38,8 +51,14 @@ export async function saveCheckpoint(
 ): Promise<void> {
   checkRecord(dir, options);
   await settled(dir);
-  const snapshot = await snapshotOf(model);
-  await writeCheckpoint(dir, snapshot, recordOf(options, snapshot.files));
+  const place = await savingPlace(dir);
+  await lockFolder(place, dir);
+  try {
+    const snapshot = await snapshotOf(model);
+    await writeCheckpoint(place, snapshot, recordOf(options, snapshot.files));
+  } finally {
+    await unlockFolder(place);
+  }
 }
 
 /**
@@ -49,9 +68,24 @@ export async function saveCheckpoint(
  * whose size or checksum is not the recorded one. If a save was interrupted between its two
  * renames, the previous checkpoint is used. Where the checkpoint recorded the state of the
  * generator of `seedRandom`, `Math.random` is put back there (see `CheckpointInfo.random`).
+ * Refuses a folder that another running process is saving into, and a path under a file.
  */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   await settled(dir);
+  const file = await fileAbove(dir);
+  if (file !== null) {
+    throw new Error(`Cannot load checkpoint "${dir}": "${file}" is a file, not a folder`);
+  }
+  if ((await Deno.stat(dir).catch(() => null))?.isFile) {
+    throw new Error(`Cannot load checkpoint "${dir}": it is a file, not a checkpoint folder`);
+  }
+  const saver = await otherSaver(await placeOf(dir).catch(() => dir));
+  if (saver !== null) {
+    throw new Error(
+      `Cannot load checkpoint "${dir}": process ${saver} is saving into it; wait until it ` +
+        `ends, or give this run a folder of its own`,
+    );
+  }
   const { previous } = sideFolders(dir);
   const source = !(await exists(dir)) && (await exists(previous)) ? previous : dir;
   if (!(await exists(source))) {
@@ -90,7 +124,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
 
 /**
  * Like {@linkcode loadCheckpoint}, but resolves to `null` when nothing has been saved at `dir`
- * (other problems still throw), so a notebook can offer "load instead of training".
+ * (other problems still throw, a path under a file or a folder another process is saving into
+ * among them), so a notebook can offer "load instead of training".
  */
 export async function loadCheckpointIfPresent(dir: string): Promise<Checkpoint | null> {
   try {
