@@ -300,6 +300,23 @@ export function convolutionalBlock<T extends BlockInput>(
   });
 }
 
+// A block of the same layers as the identity block (s = 1, kind "uniform") or the convolutional
+// block (kind "glorot") without its shortcut: the main path, then the ReLU that follows the add in
+// the residual block. The convolutional block's shortcut branch (its 1x1 convolution and batch
+// normalisation) is not built. Layer names are those of the residual block.
+function plainBlock(
+  x: tf.SymbolicTensor,
+  f: number,
+  filters: [number, number, number],
+  s: number,
+  kind: "uniform" | "glorot",
+  options: BlockOptions,
+): tf.SymbolicTensor {
+  return runBlock("plain block", x, options, kind, (b, input) => {
+    return b.relu(mainPath(b, input, f, filters, s), "out");
+  });
+}
+
 /** Options of {@linkcode resNet50}. */
 export interface ResNet50Options {
   /** Input image shape. Default [64, 64, 3]. */
@@ -317,6 +334,15 @@ export interface ResNet50Options {
    * with `"seed0"` every convolution and the dense layer start from the same seeded sequence.
    */
   initialization?: Initialization;
+  /**
+   * Whether the blocks have their shortcuts. Default `true`. With `false`, every block is its main
+   * path followed by the ReLU, without the add, and the convolutional blocks lose their shortcut
+   * branch (1x1 convolution and batch normalisation): the "plain" network of the same depth the
+   * course compares ResNet with, whose layers keep the names and initial distributions of the
+   * residual network's (for 64x64x3 and 6 classes, 23,600,006 - 2,788,096 = 20,811,910
+   * parameters).
+   */
+  shortcuts?: boolean;
 }
 
 // The side length that reaches the final 2x2 average pooling from an input side of `n` pixels:
@@ -402,8 +428,23 @@ export function resNet50(options: ResNet50Options = {}): tf.LayersModel {
     { filters: [256, 256, 1024], s: 2, identityBlocks: 5 },
     { filters: [512, 512, 2048], s: 2, identityBlocks: 2 },
   ];
+  const shortcuts = options.shortcuts ?? true;
+  if (typeof shortcuts !== "boolean") {
+    throw new TypeError(
+      `Cannot build ResNet-50 with shortcuts ${shortcuts}: expected true or false`,
+    );
+  }
   stages.forEach((stage, i) => {
     const prefix = `res${i + 2}`;
+    if (!shortcuts) {
+      for (let j = 0; j <= stage.identityBlocks; j++) {
+        const name = `${prefix}${String.fromCharCode(97 + j)}`;
+        const s = j === 0 ? stage.s : 1;
+        const kind = j === 0 ? "glorot" : "uniform";
+        x = plainBlock(x, 3, stage.filters, s, kind, { training, initialization, name });
+      }
+      return;
+    }
     x = convolutionalBlock(x, 3, stage.filters, {
       s: stage.s,
       training,
