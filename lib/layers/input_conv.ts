@@ -16,25 +16,41 @@ type ConvLayer = tf.layers.Layer & {
   strides: [number, number];
   padding: "same" | "valid";
   dilationRate: [number, number];
+  dataFormat: string;
   activation: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string };
 };
 
 /** A Conv2D layer (NHWC) for a model's first convolution: see the module comment. */
 export function inputConv2d(args: ConvArgs): tf.layers.Layer {
-  const layer = tf.layers.conv2d({ ...args, dataFormat: "channelsLast" }) as unknown as ConvLayer;
+  const layer = tf.layers.conv2d({ ...args, dataFormat: "channelsLast" });
   layer.call = (inputs: tf.Tensor | tf.Tensor[]) =>
-    tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      let y: tf.Tensor = tf.conv2d(
-        x,
-        layer.kernel.read(),
-        layer.strides,
-        layer.padding,
-        "NHWC",
-        layer.dilationRate,
-      );
-      if (layer.bias) y = tf.add(y, layer.bias.read());
-      return layer.activation.apply(y);
-    });
+    conv2dBySeparateOps(layer, (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D);
   return layer;
+}
+
+/**
+ * What a Conv2D layer (NHWC) computes for `x`, built from the separate conv2d, bias and
+ * activation ops (see the module comment): the same values, with gradients computed only for
+ * the inputs that need one. The caller owns the result; the layer must be built.
+ */
+export function conv2dBySeparateOps(layer: tf.layers.Layer, x: tf.Tensor4D): tf.Tensor {
+  const conv = layer as ConvLayer;
+  if (layer.getClassName() !== "Conv2D" || conv.dataFormat !== "channelsLast" || !conv.kernel) {
+    throw new TypeError(
+      `Cannot run layer "${layer.name}" (${layer.getClassName()}) as separate convolution ops: ` +
+        "expected a built Conv2D layer with channels last",
+    );
+  }
+  return tf.tidy(() => {
+    let y: tf.Tensor = tf.conv2d(
+      x,
+      conv.kernel.read(),
+      conv.strides,
+      conv.padding,
+      "NHWC",
+      conv.dilationRate,
+    );
+    if (conv.bias) y = tf.add(y, conv.bias.read());
+    return conv.activation.apply(y);
+  });
 }

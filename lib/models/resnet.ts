@@ -349,6 +349,39 @@ export function convolutionalBlock<T extends BlockInput>(
   });
 }
 
+// A block of the same layers as the identity block (kind "identity") or the convolutional block
+// (kind "convolutional") without its shortcut: the main path, then the ReLU that follows the add
+// in the residual block. The convolutional block's shortcut branch (its 1x1 convolution and batch
+// normalisation) is not built. Layer names, order and initializers are those of the residual
+// block, so the two networks start from the same draws.
+function plainBlock(kind: "identity" | "convolutional"): ModelBlock {
+  return (x, f, [F1, F2, F3], options) => {
+    const s = kind === "convolutional" ? options.s ?? 2 : 1;
+    const initializer = kind === "identity" ? "uniform" : "glorot";
+    return buildBlock(`plain ${kind} block`, x, options, initializer, (tfl, X) => {
+      const components = [[F1, 1, s, "valid", "a"], [F2, f, 1, "same", "b"], [
+        F3,
+        1,
+        1,
+        "valid",
+        "c",
+      ]];
+      for (const [filters, kernelSize, strides, padding, id] of components) {
+        X = tfl.conv2d(X, {
+          filters: filters as number,
+          kernelSize: kernelSize as number,
+          strides: strides as number,
+          padding: padding as "same" | "valid",
+          name: `conv_${id}`,
+        });
+        X = tfl.batchNormalization(X, { name: `bn_${id}` });
+        if (id !== "c") X = tfl.relu(X, { name: `relu_${id}` });
+      }
+      return tfl.relu(X, { name: "out" });
+    });
+  };
+}
+
 /** Options of {@linkcode resNet50}. */
 export interface ResNet50Options {
   /** Input image shape. Default [64, 64, 3]. */
@@ -373,6 +406,15 @@ export interface ResNet50Options {
    * `training`, `initialization` and `name`, which a learner's block may ignore.
    */
   blocks?: { identityBlock?: ModelBlock; convolutionalBlock?: ModelBlock };
+  /**
+   * Whether the blocks have their shortcuts. Default `true`. With `false`, every block is its main
+   * path followed by the ReLU, without the add, and the convolutional blocks lose their shortcut
+   * branch (1x1 convolution and batch normalisation): the "plain" network of the same depth the
+   * course compares ResNet with, whose layers keep the names and initial distributions of the
+   * residual network's (for 64x64x3 and 6 classes, 23,600,006 - 2,788,096 = 20,811,910
+   * parameters).
+   */
+  shortcuts?: boolean;
 }
 
 /** A block as {@linkcode resNet50} calls it while it builds the model. */
@@ -421,10 +463,21 @@ function checkedResNet50Options(options: ResNet50Options) {
   checkResNet50Size(inputShape);
   const initialization = options.initialization ?? "independent";
   checkInitialization("ResNet-50", initialization);
-  const blocks = {
-    identityBlock: options.blocks?.identityBlock ?? identityBlock,
-    convolutionalBlock: options.blocks?.convolutionalBlock ?? convolutionalBlock,
-  };
+  const shortcuts = options.shortcuts ?? true;
+  if (typeof shortcuts !== "boolean") {
+    throw new TypeError(
+      `Cannot build ResNet-50 with shortcuts ${shortcuts}: expected true or false`,
+    );
+  }
+  if (!shortcuts && options.blocks !== undefined) {
+    throw new TypeError("Cannot build ResNet-50: blocks are given, and shortcuts: false too");
+  }
+  const blocks = shortcuts
+    ? {
+      identityBlock: options.blocks?.identityBlock ?? identityBlock,
+      convolutionalBlock: options.blocks?.convolutionalBlock ?? convolutionalBlock,
+    }
+    : { identityBlock: plainBlock("identity"), convolutionalBlock: plainBlock("convolutional") };
   for (const [name, block] of Object.entries(blocks)) {
     if (typeof block !== "function") {
       throw new TypeError(

@@ -1,6 +1,6 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@lib/tf.ts";
-import { inputConv2d } from "@lib/layers/input_conv.ts";
+import { conv2dBySeparateOps, inputConv2d } from "@lib/layers/input_conv.ts";
 import { relativeError } from "../_compare.ts";
 
 await tf.setBackend("cpu");
@@ -47,3 +47,31 @@ for (const { kernelSize, strides, padding } of CASES) {
     assertEquals(tf.memory().numTensors, before, "no tensors left");
   });
 }
+
+Deno.test("conv2dBySeparateOps() gives a Conv2D layer's output and input gradient", () => {
+  const before = tf.memory().numTensors;
+  const layer = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: "same" });
+  const x = tf.randomNormal([2, 7, 7, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+  const [ours, theirs, gradOurs, gradTheirs] = tf.tidy(() => {
+    const y = layer.apply(x) as tf.Tensor;
+    const r = tf.randomNormal(y.shape, 0, 1, "float32", 6);
+    const loss = (f: (t: tf.Tensor4D) => tf.Tensor) => (t: tf.Tensor) =>
+      tf.sum(tf.mul(f(t as tf.Tensor4D), r));
+    return [
+      conv2dBySeparateOps(layer, x),
+      y,
+      tf.grad(loss((t) => conv2dBySeparateOps(layer, t)))(x),
+      tf.grad(loss((t) => layer.apply(t) as tf.Tensor))(x),
+    ].map((t) => t.dataSync() as Float32Array);
+  });
+  assert(relativeError(ours, theirs) < 1e-5, "output");
+  assert(relativeError(gradOurs, gradTheirs) < 1e-5, "input gradient");
+  assertThrows(
+    () => conv2dBySeparateOps(tf.layers.dense({ units: 2, name: "d" }), x),
+    TypeError,
+    'layer "d" (Dense)',
+  );
+  x.dispose();
+  for (const w of layer.weights) w.dispose();
+  assertEquals(tf.memory().numTensors, before, "no tensors left");
+});

@@ -275,6 +275,39 @@ Deno.test("resNet50() has Keras's parameter counts and output shapes", () => {
   assertEquals(tf.memory().numTensors, before);
 });
 
+Deno.test("resNet50() with shortcuts: false builds the same main paths without adds or shortcut branches", () => {
+  const before = tf.memory().numTensors;
+  const residual = resNet50();
+  const plain = resNet50({ shortcuts: false });
+  // The four shortcut branches: 1x1 convolutions 64, 256, 512, 1024 -> 256, 512, 1024, 2048 with
+  // their biases, and their batch normalisations (4 numbers per channel).
+  const branches = [[64, 256], [256, 512], [512, 1024], [1024, 2048]]
+    .reduce((n, [cin, cout]) => n + cin * cout + cout + 4 * cout, 0);
+  assertEquals(branches, 2_788_096);
+  assertEquals(plain.countParams(), 23_600_006 - branches);
+  const names = (model: tf.LayersModel) => model.layers.map((l) => l.name);
+  const dropped = /_(add|conv_shortcut|bn_shortcut)$/;
+  assertEquals(names(plain), names(residual).filter((name) => !dropped.test(name)));
+  assertEquals(plain.layers.filter((l) => l.getClassName() === "Add").length, 0);
+  for (const name of ["res2a_out", "res3a_out", "res5c_out", "fc"]) {
+    assertEquals(plain.getLayer(name).outputShape, residual.getLayer(name).outputShape);
+  }
+  // Each block's output is the ReLU of its last batch normalisation.
+  const inbound = plain.getLayer("res3b_out").inboundNodes[0].inboundLayers;
+  assertEquals(inbound.map((l) => l.name), ["res3b_bn_c"]);
+  residual.dispose();
+  plain.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("resNet50() rejects shortcuts that are not a boolean", () => {
+  assertThrows(
+    () => resNet50({ shortcuts: "no" as unknown as boolean }),
+    TypeError,
+    "shortcuts no",
+  );
+});
+
 async function blockNormMeans(options: { training?: boolean | null }): Promise<Float32Array> {
   const model = resNet50({ inputShape: [40, 40, 3], classes: 3, ...options });
   const bn = model.getLayer("res2a_bn_a");
