@@ -78,6 +78,8 @@ const NOTEBOOKS: NotebookRun[] = [
       "export function identityBlock<",
       "export function resNet50(",
       "The training loss",
+      "From the last block to the first the gradient changes by",
+      "course notes",
       "One image at a time: test accuracy",
       "The number in your photo is",
       "Plotly chart: Confusion matrix",
