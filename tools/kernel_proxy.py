@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""A Jupyter kernel that runs Deno's kernel behind it and hands it one cell at a time.
+
+Usage: kernel_proxy.py --deno PATH [--quiet-ms MS] [--max-hold-ms MS] CONNECTION_FILE
+
+`deno task kernel` installs this as the kernel specification of the notebooks. The front end
+(Jupyter, VS Code) connects to the sockets of CONNECTION_FILE; the proxy starts
+`deno jupyter --kernel --conn FILE` with a connection file of its own (new loopback ports, the same
+key and signature scheme, so messages pass on as they are, signature included) and relays the
+messages of every channel between the two.
+
+Why: Deno 2.9.6's kernel stamps every output that reaches its IOPub publisher with the parent header
+of the newest execute_request it has read. When a front end sends requests back to back (Run All),
+an output that is still on its way when the next request arrives (often a cell's value, sometimes a
+printed line or a table) is filed under the next cell. Deno also reports a cell idle before its last
+outputs have left, and front ends stop listening to a cell once it is idle and answered.
+
+So the proxy keeps execute requests in a queue and forwards the next one only when the previous one
+has settled: its execute_reply has come, its `idle` status has come, and IOPub has then been quiet
+for --quiet-ms (or --max-hold-ms have passed since the reply and `idle`, for a cell that leaves
+something printing in the background). The `idle` status itself is held back until then, so that
+outputs arriving late still reach a front end that is listening for them. Any other shell message
+that arrives while an execute request waits in the queue keeps its place behind it, as a kernel that
+reads its shell channel in order would treat it; kernel_info_request is answered at once instead
+(it asks nothing of the cells, and front ends send it to see whether the kernel is alive).
+
+Everything else passes through unchanged: control (interrupt_request, shutdown_request with or
+without restart), stdin (input_request from `prompt()` and `confirm()` goes to the front end whose
+cell is running; its input_reply comes back), comms, and display updates, which are IOPub messages
+like any other. Deno's kernel sends replies without the front end's routing identities, so the
+proxy remembers them by request id. Heartbeats are answered here; when Deno's kernel exits, the
+proxy exits with its status, so a front end sees a dead kernel as dead.
+
+Interrupts: the kernel specification asks for interrupt_request messages (interrupt_mode
+"message"). A SIGINT sent to the proxy (front ends that signal anyway) becomes an
+interrupt_request too; Deno's kernel runs in a process group of its own, because a SIGINT would end
+it rather than interrupt the cell.
+
+Python: Debian's /usr/bin/python3 with python3-zmq and python3-jupyter-client (or any Python with
+pyzmq and jupyter_client).
+"""
+import argparse
+import collections
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import zmq
+from jupyter_client.connect import write_connection_file
+from jupyter_client.session import Session
+
+DELIMITER = b"<IDS|MSG>"
+
+
+def log(message):
+    print(f"kernel_proxy: {message}", file=sys.stderr, flush=True)
+
+
+class Message:
+    """A multipart message as it travels: routing identities, then the signed frames."""
+
+    def __init__(self, frames):
+        split = frames.index(DELIMITER)
+        self.identities = frames[:split]
+        self.frames = frames[split:]  # delimiter, signature, header, parent, metadata, content, buffers
+        self.header = json.loads(self.frames[2])
+        self._parent = None
+        self._content = None
+
+    @property
+    def msg_type(self):
+        return self.header.get("msg_type")
+
+    @property
+    def msg_id(self):
+        return self.header.get("msg_id")
+
+    @property
+    def parent_id(self):
+        if self._parent is None:
+            self._parent = json.loads(self.frames[3])
+        return self._parent.get("msg_id")
+
+    @property
+    def content(self):
+        if self._content is None:
+            self._content = json.loads(self.frames[5])
+        return self._content
+
+
+def address(info, port):
+    if info.get("transport", "tcp") == "ipc":
+        return f"ipc://{info['ip']}-{port}"
+    return f"tcp://{info['ip']}:{port}"
+
+
+def die_with_parent():
+    """In Deno's process: its own process group, and SIGTERM when the proxy ends."""
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Proxy:
+    def __init__(self, front_info, deno, quiet, max_hold):
+        self.quiet = quiet
+        self.max_hold = max_hold
+        self.context = zmq.Context()
+        key = front_info.get("key", "")
+        scheme = front_info.get("signature_scheme", "hmac-sha256")
+        self.session = Session(key=key.encode(), signature_scheme=scheme, username="kernel_proxy")
+
+        self.back_dir = tempfile.mkdtemp(prefix="signs-kernel-")
+        back_file, back_info = write_connection_file(
+            fname=os.path.join(self.back_dir, "deno.json"), ip="127.0.0.1", transport="tcp",
+            key=key.encode(), signature_scheme=scheme)
+        self.deno = subprocess.Popen([deno, "jupyter", "--kernel", "--conn", back_file],
+                                     preexec_fn=die_with_parent)
+
+        def bind(kind, port):
+            socket = self.context.socket(kind)
+            socket.linger = 1000
+            socket.bind(address(front_info, front_info[port]))
+            return socket
+
+        def connect(kind, port):
+            socket = self.context.socket(kind)
+            socket.linger = 1000
+            socket.connect(address(back_info, back_info[port]))
+            return socket
+
+        self.front = {name: bind(zmq.ROUTER, f"{name}_port") for name in ("shell", "control", "stdin")}
+        self.front["iopub"] = bind(zmq.PUB, "iopub_port")
+        self.back = {name: connect(zmq.DEALER, f"{name}_port") for name in ("shell", "control", "stdin")}
+        self.back["iopub"] = connect(zmq.SUB, "iopub_port")
+        self.back["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
+        heartbeat = bind(zmq.REP, "hb_port")
+        threading.Thread(target=self.answer_heartbeats, args=(heartbeat,), daemon=True).start()
+
+        self.routes = {}  # request msg_id -> routing identities of the front end that sent it
+        self.queue = collections.deque()  # shell messages waiting for the running cell to settle
+        self.running = None  # the execute_request Deno is working on
+        self.reply_at = None  # when its execute_reply came
+        self.idle = None  # its `idle` status, held back until it settles
+        self.last_iopub = 0.0
+        self.interrupt_pending = False
+
+    def answer_heartbeats(self, socket):
+        try:
+            while True:
+                socket.send(socket.recv())
+        except zmq.ZMQError:
+            pass
+
+    # --- the front end to Deno ---------------------------------------------------------------
+
+    def from_front_shell(self, message):
+        self.routes[message.msg_id] = message.identities
+        if message.msg_type == "kernel_info_request":
+            self.back["shell"].send_multipart(message.frames)
+            return
+        self.queue.append(message)
+        self.pump()
+
+    def pump(self):
+        """Forwards queued shell messages up to the next execute_request Deno cannot take yet."""
+        while self.queue:
+            message = self.queue[0]
+            if message.msg_type == "execute_request":
+                if self.running is not None:
+                    return
+                self.running = message
+                self.reply_at = None
+                self.idle = None
+            self.queue.popleft()
+            self.back["shell"].send_multipart(message.frames)
+
+    def from_front(self, channel, message):
+        self.routes[message.msg_id] = message.identities
+        self.back[channel].send_multipart(message.frames)
+
+    # --- Deno to the front end ---------------------------------------------------------------
+
+    def from_back(self, channel, message):
+        identities = self.routes.pop(message.parent_id, None)
+        if channel == "stdin":
+            # Deno's input_request carries no identities; it belongs to the running cell.
+            if self.running is not None:
+                identities = self.running.identities
+        if identities is None:
+            return  # the reply to an interrupt_request of the proxy's own, or of a forgotten request
+        if channel == "shell" and self.running is not None and message.parent_id == self.running.msg_id:
+            self.reply_at = time.monotonic()
+        self.front[channel].send_multipart(identities + message.frames)
+
+    def from_back_iopub(self, message):
+        self.last_iopub = time.monotonic()
+        if (self.running is not None and message.msg_type == "status"
+                and message.parent_id == self.running.msg_id
+                and message.content.get("execution_state") == "idle"):
+            self.idle = (message, self.last_iopub)
+            return
+        self.front["iopub"].send_multipart(message.identities + message.frames)
+
+    def settle(self, now):
+        """Releases the running cell's `idle` once its outputs have stopped; returns the next wait."""
+        if self.running is None or self.reply_at is None or self.idle is None:
+            return None
+        held_since = max(self.reply_at, self.idle[1])
+        if now - self.last_iopub < self.quiet and now - held_since < self.max_hold:
+            return min(self.quiet - (now - self.last_iopub), self.max_hold - (now - held_since))
+        message = self.idle[0]
+        self.front["iopub"].send_multipart(message.identities + message.frames)
+        self.running = None
+        self.idle = None
+        self.pump()
+        return None
+
+    def interrupt(self):
+        self.session.send(self.back["control"], "interrupt_request", {})
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self):
+        poller = zmq.Poller()
+        sockets = {}
+        for side, table in (("front", self.front), ("back", self.back)):
+            for channel, socket in table.items():
+                if (side, channel) != ("front", "iopub"):
+                    poller.register(socket, zmq.POLLIN)
+                    sockets[socket] = (side, channel)
+        wait = None
+        while True:
+            if self.interrupt_pending:
+                self.interrupt_pending = False
+                self.interrupt()
+            timeout = 200 if wait is None else max(1, int(wait * 1000) + 1)
+            for socket, _ in poller.poll(timeout):
+                side, channel = sockets[socket]
+                try:
+                    message = Message(socket.recv_multipart())
+                except (ValueError, json.JSONDecodeError):
+                    log(f"dropped a malformed message on {side} {channel}")
+                    continue
+                if side == "front":
+                    if channel == "shell":
+                        self.from_front_shell(message)
+                    else:
+                        self.from_front(channel, message)
+                elif channel == "iopub":
+                    self.from_back_iopub(message)
+                else:
+                    self.from_back(channel, message)
+            wait = self.settle(time.monotonic())
+            status = self.deno.poll()
+            if status is not None:
+                self.drain()
+                return status
+
+    def drain(self):
+        """Forwards what Deno sent before it exited (its last outputs, a shutdown_reply)."""
+        for channel in ("iopub", "shell", "control"):
+            socket = self.back[channel]
+            while socket.poll(50):
+                message = Message(socket.recv_multipart())
+                if channel == "iopub":
+                    self.front["iopub"].send_multipart(message.identities + message.frames)
+                else:
+                    self.from_back(channel, message)
+        if self.idle is not None:
+            self.front["iopub"].send_multipart(self.idle[0].identities + self.idle[0].frames)
+
+    def stop(self):
+        if self.deno.poll() is None:
+            self.deno.terminate()
+            try:
+                self.deno.wait(5)
+            except subprocess.TimeoutExpired:
+                self.deno.kill()
+        for name in os.listdir(self.back_dir):
+            os.remove(os.path.join(self.back_dir, name))
+        os.rmdir(self.back_dir)
+        self.context.destroy(linger=1000)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("connection_file")
+    parser.add_argument("--deno", required=True, help="the deno binary that runs the kernel")
+    parser.add_argument("--quiet-ms", type=float, default=50,
+                        help="IOPub silence after a cell's reply and idle before the next cell goes")
+    parser.add_argument("--max-hold-ms", type=float, default=2000,
+                        help="the longest a cell's idle is held for outputs that keep coming")
+    args = parser.parse_args()
+    with open(args.connection_file) as f:
+        front_info = json.load(f)
+    proxy = Proxy(front_info, args.deno, args.quiet_ms / 1000, args.max_hold_ms / 1000)
+
+    def on_sigint(signum, frame):
+        proxy.interrupt_pending = True
+
+    def on_sigterm(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        status = proxy.run()
+    finally:
+        proxy.stop()
+    return status if status >= 0 else 128 - status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
