@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Sends short cells to a Deno kernel at the protocol level and says where their outputs went.
 
-Usage: _kernel_probe.py --deno PATH [--kernel deno|proxy] [--cells N] [--mode burst|sequential]
-                        [--proxy-arg ARG]...
+Usage: _kernel_probe.py --deno PATH [--kernel deno|proxy] [--cells N]
+                        [--mode burst|sequential|error|interrupt] [--proxy-arg ARG]...
 
 Each cell awaits a few milliseconds, prints a line and ends with a value, as a notebook cell does.
 --kernel deno starts Deno's kernel as `deno jupyter --install` would register it; proxy starts it
 behind tools/kernel_proxy.py. --mode burst sends every request at once, as Run All does;
 sequential sends each once the previous one has its reply and its `idle` status (as the headless
-runner does, without its quiet period). Prints one JSON line: the seconds from the first request to
+runner does, without its quiet period). error makes the second cell throw; interrupt makes it a
+busy loop of 15 s and interrupts it after a second (as the kernel specification says: a message for
+the proxy, SIGINT for Deno's own). Prints one JSON line: the status of each cell's reply (null when
+none came), whether the kernel is alive at the end, the seconds from the first request to
 the last cell's `idle`, how many outputs carried another cell's request id (misattributed) or came
 after their own cell's `idle` (late: front ends have stopped listening by then), how many expected
 outputs never came, and the latest any output followed its cell's `idle` (ms).
@@ -42,7 +45,11 @@ def kernelspec(root, args):
         json.dump(spec, f)
 
 
-def cell_code(i):
+def cell_code(i, mode):
+    if i == 1 and mode == "error":
+        return 'throw new Error("cell 1 fails")'
+    if i == 1 and mode == "interrupt":
+        return "const t0 = Date.now();\nwhile (Date.now() - t0 < 15000) {}"
     return f'await new Promise((r) => setTimeout(r, 3));\nconsole.log("printed by cell {i}");\n"value of cell {i}"'
 
 
@@ -51,7 +58,7 @@ def main():
     parser.add_argument("--deno", required=True)
     parser.add_argument("--kernel", choices=["deno", "proxy"], default="proxy")
     parser.add_argument("--cells", type=int, default=15)
-    parser.add_argument("--mode", choices=["burst", "sequential"], default="burst")
+    parser.add_argument("--mode", choices=["burst", "sequential", "error", "interrupt"], default="burst")
     parser.add_argument("--proxy-arg", action="append", default=[])
     args = parser.parse_args()
 
@@ -73,7 +80,7 @@ def main():
                 break
         ids = []
         idle_at = {}
-        replies = set()
+        replies = {}
         messages = []  # (time, msg)
 
         def read(timeout):
@@ -94,23 +101,29 @@ def main():
                     reply = kc.get_shell_msg(timeout=0)
                 except queue.Empty:
                     return
-                replies.add(reply["parent_header"].get("msg_id"))
+                replies[reply["parent_header"].get("msg_id")] = reply["content"]["status"]
 
         start = time.monotonic()
         for i in range(args.cells):
-            ids.append(kc.execute(cell_code(i), store_history=True))
+            ids.append(kc.execute(cell_code(i, args.mode), store_history=True))
             if args.mode == "sequential":
                 while not (ids[-1] in replies and ids[-1] in idle_at):
                     read(0.01)
                     read_replies()
+        interrupted = args.mode != "interrupt"
         while not all(i in idle_at for i in ids) or not all(i in replies for i in ids):
             read(0.01)
             read_replies()
-            if time.monotonic() - start > 120:
+            if not interrupted and time.monotonic() - start > 1:
+                km.interrupt_kernel()
+                interrupted = True
+            if time.monotonic() - start > (30 if args.mode == "interrupt" else 120) or not km.is_alive():
                 break
         elapsed = idle_at[ids[-1]] - start if ids[-1] in idle_at else None
         while read(1.0):  # whatever still comes, for a second of silence
             pass
+        read_replies()
+        alive = km.is_alive()
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -140,6 +153,7 @@ def main():
         "perCellMs": None if elapsed is None else round(elapsed / args.cells * 1000, 1),
         "misattributed": misattributed, "late": late, "latestAfterIdleMs": round(latest_ms, 1),
         "missing": 2 * args.cells - len(found),
+        "statuses": [replies.get(i) for i in ids], "alive": alive,
     }))
     return 0
 

@@ -19,8 +19,9 @@
 // kinds of output the headless run shows (tools/_frontend_check.ts). The exit status is 1 when
 // any run failed.
 //
-// --interrupt adds one more run that presses the toolbar's Stop button while the training cell
-// runs, and reports what the page shows afterwards (it does not fail the test).
+// --interrupt runs a different experiment instead: 100 epochs, Restart & Run All, the toolbar's Stop
+// button pressed while the training cell runs, and a report of what the page shows afterwards (it
+// fails only when the page does not settle).
 // --keep leaves the scratch folders for a look (their paths are printed).
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
@@ -30,6 +31,7 @@ import { type CodeCell, expectations, misplacedOutputs } from "./_frontend_check
 
 const NOTEBOOK = "notebooks/01_signs_baseline.ipynb";
 const QUICK = { SIGNS_EPOCHS: "3", SIGNS_TRAIN_LIMIT: "256" };
+const INTERRUPTED = { SIGNS_EPOCHS: "100", SIGNS_TRAIN_LIMIT: "256" };
 const CHROMIUM = "/usr/bin/chromium";
 const PYTHON = "/usr/bin/python3";
 const RUN_TIMEOUT_MS = 15 * 60_000;
@@ -100,11 +102,12 @@ const jupyterEnv: Record<string, string> = {
   JUPYTER_RUNTIME_DIR: join(scratch, "runtime"),
   JUPYTER_PATH: join(xdgData, "jupyter"),
   IPYTHONDIR: join(scratch, "ipython"),
-  ...QUICK,
+  ...(tryInterrupt ? INTERRUPTED : QUICK),
   SIGNS_CHECKPOINT_DIR: join(scratch, "checkpoints"),
 };
 console.log(
-  `frontend: kernel ${kernel}, ${runs} runs; scratch ${scratch}, notebook copy in ${served}`,
+  `frontend: kernel ${kernel}, ${tryInterrupt ? "the Stop button" : `${runs} runs`}; ` +
+    `scratch ${scratch}, notebook copy in ${served}`,
 );
 
 let server: Deno.ChildProcess | undefined;
@@ -141,21 +144,26 @@ try {
   await Deno.writeTextFile(copy, JSON.stringify(notebook, null, 1));
 
   // What each cell shows when it runs alone.
-  console.log("frontend: headless run of the notebook for the kinds of output of each cell");
-  await run(PYTHON, [
-    join(projectRoot, "tools", "run_notebook.py"),
-    "--deno",
-    Deno.execPath(),
-    "--out",
-    join(scratch, "headless"),
-    copy,
-  ], jupyterEnv);
-  const headless = JSON.parse(
+  if (!tryInterrupt) {
+    console.log("frontend: headless run of the notebook for the kinds of output of each cell");
+    await run(PYTHON, [
+      join(projectRoot, "tools", "run_notebook.py"),
+      "--deno",
+      Deno.execPath(),
+      "--out",
+      join(scratch, "headless"),
+      copy,
+    ], jupyterEnv);
+  }
+  const headless = tryInterrupt ? undefined : JSON.parse(
     await Deno.readTextFile(join(scratch, "headless", "01_signs_baseline.ipynb")),
   );
   const codeCells = (cells: (CodeCell & { cell_type: string })[]) =>
     cells.filter((c) => c.cell_type === "code");
-  const expected = expectations(codeCells(notebook.cells), codeCells(headless.cells));
+  const expected = expectations(
+    codeCells(notebook.cells),
+    headless && codeCells(headless.cells),
+  );
 
   // The notebook server.
   const port = freePort();
@@ -189,9 +197,17 @@ try {
   }
 
   const profile = join(scratch, "chromium-profile");
+  // Chromium also writes crash reports and caches under the home folder: a scratch one.
+  const home = join(scratch, "home");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    env: {
+      ...Deno.env.toObject(),
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, ".config"),
+      XDG_CACHE_HOME: join(home, ".cache"),
+    },
     args: [
       "--headless",
       "--no-sandbox",
@@ -215,15 +231,16 @@ try {
       undefined,
       { timeout: 120_000 },
     );
-    for (let i = 1; i <= runs; i++) {
+    for (let i = 1; i <= (tryInterrupt ? 0 : runs); i++) {
       const t0 = Date.now();
       await restartAndRunAll(page);
-      const cells = await finished(page);
+      const { cells, at, settled } = await finished(page);
       const problems = misplacedOutputs(cells, expected);
+      if (!settled) problems.push(`the run did not finish in ${RUN_TIMEOUT_MS / 60_000} minutes`);
       const misplaced = problems.filter((p) =>
         / shows the value of | does not show | where the headless run shows /.test(p)
       ).length;
-      const seconds = ((Date.now() - t0) / 1000).toFixed(0);
+      const seconds = ((at - t0) / 1000).toFixed(1);
       console.log(
         `frontend: run ${i}/${runs} (${kernel} kernel, ${seconds} s): ${cells.length} code cells, ` +
           `${problems.length} problems (${misplaced} about outputs under the wrong cell)`,
@@ -253,7 +270,7 @@ try {
   }
 }
 if (failures > 0) fail(`${failures} of ${runs} runs showed outputs under the wrong cell or failed`);
-console.log(`frontend: ${runs} runs, every output under its own cell`);
+if (!tryInterrupt) console.log(`frontend: ${runs} runs, every output under its own cell`);
 
 /** Kernel > Restart & Run All, confirmed, as a learner chooses it. */
 async function restartAndRunAll(page: Page): Promise<void> {
@@ -264,8 +281,14 @@ async function restartAndRunAll(page: Page): Promise<void> {
   await page.waitForSelector(".code_cell.running", { timeout: 120_000 });
 }
 
-/** Waits until no cell is queued or running and the kernel stays idle; returns the code cells. */
-async function finished(page: Page): Promise<CodeCell[]> {
+/**
+ * Waits until no cell is queued or running and the kernel stays idle; returns the code cells and
+ * when that began (ms since the epoch).
+ */
+async function finished(
+  page: Page,
+  timeoutMs = RUN_TIMEOUT_MS,
+): Promise<{ cells: CodeCell[]; at: number; settled: boolean }> {
   const settled = () =>
     page.evaluate(() => {
       // deno-lint-ignore no-explicit-any
@@ -274,25 +297,35 @@ async function finished(page: Page): Promise<CodeCell[]> {
       const icon = document.querySelector("#kernel_indicator_icon");
       return running === 0 && icon?.classList.contains("kernel_idle_icon") === true;
     });
-  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   let idleSince: number | undefined;
-  while (Date.now() < deadline) {
+  let done = false;
+  while (!done && Date.now() < deadline) {
     if (await settled()) {
       idleSince ??= Date.now();
-      if (Date.now() - idleSince >= SETTLE_MS) break;
+      done = Date.now() - idleSince >= SETTLE_MS;
     } else idleSince = undefined;
-    await new Promise((r) => setTimeout(r, 250));
+    if (!done) await new Promise((r) => setTimeout(r, 250));
   }
-  return await page.evaluate(() =>
+  const cells = await page.evaluate(() =>
     // deno-lint-ignore no-explicit-any
     (globalThis as any).Jupyter.notebook.toJSON().cells.filter((c: { cell_type: string }) =>
       c.cell_type === "code"
     )
   );
+  return { cells, at: done ? idleSince! : Date.now(), settled: done };
 }
 
 /** Presses Stop while the training cell runs; says what the page shows then. */
 async function interruptTraining(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const g = globalThis as any;
+    g.kernelDeaths = 0;
+    g.Jupyter.notebook.events.on("kernel_dead.Kernel kernel_autorestarting.Kernel", () => {
+      g.kernelDeaths++;
+    });
+  });
   await restartAndRunAll(page);
   const trainingCell = 13;
   await page.waitForFunction(
@@ -305,13 +338,13 @@ async function interruptTraining(page: Page): Promise<void> {
     trainingCell,
     { timeout: 300_000 },
   );
-  await new Promise((r) => setTimeout(r, 2_000));
+  await new Promise((r) => setTimeout(r, 3_000));
   await page.click("#run_int button[title='interrupt the kernel']");
   const t0 = Date.now();
-  const cells = await finished(page);
-  const alive = await page.evaluate(() =>
+  const { cells, at, settled } = await finished(page, 120_000);
+  const deaths = await page.evaluate(() =>
     // deno-lint-ignore no-explicit-any
-    (globalThis as any).Jupyter.notebook.kernel.is_connected()
+    (globalThis as any).kernelDeaths
   );
   const after = cells.slice(trainingCell).filter((c) => typeof c.execution_count === "number");
   const errors = cells.flatMap((c, i) =>
@@ -320,10 +353,13 @@ async function interruptTraining(page: Page): Promise<void> {
     )
   );
   console.log(
-    `frontend: interrupt: the page settled ${((Date.now() - t0) / 1000).toFixed(0)} s after ` +
-      `Stop; kernel connected: ${alive}; training cell count ${
-        cells[trainingCell - 1]?.execution_count
-      }; ${after.length} of ${cells.length - trainingCell} later cells ran; errors: ` +
+    `frontend: interrupt: ${
+      settled
+        ? `the page settled ${((at - t0) / 1000).toFixed(1)} s after Stop`
+        : "not settled 120 s after Stop"
+    }; kernel died or restarted ${deaths} times; training cell count ${
+      cells[trainingCell - 1]?.execution_count
+    }; ${after.length} of ${cells.length - trainingCell} later cells ran; errors: ` +
       (errors.length ? errors.join(" | ") : "none"),
   );
 }

@@ -24,6 +24,11 @@ that arrives while an execute request waits in the queue keeps its place behind 
 reads its shell channel in order would treat it; kernel_info_request is answered at once instead
 (it asks nothing of the cells, and front ends send it to see whether the kernel is alive).
 
+When a cell fails or is interrupted, the execute requests still in the queue are answered
+`aborted` without running, as the protocol's stop_on_error asks (front ends send it, true by
+default) and as Jupyter's Python kernel does: a Stop or an error ends a Run All there, instead of
+the next cells running into the missing results. Deno's kernel alone runs them all.
+
 Everything else passes through unchanged: control (interrupt_request, shutdown_request with or
 without restart), stdin (input_request from `prompt()` and `confirm()` goes to the front end whose
 cell is running; its input_reply comes back), comms, and display updates, which are IOPub messages
@@ -197,9 +202,31 @@ class Proxy:
                 identities = self.running.identities
         if identities is None:
             return  # the reply to an interrupt_request of the proxy's own, or of a forgotten request
+        self.front[channel].send_multipart(identities + message.frames)
         if channel == "shell" and self.running is not None and message.parent_id == self.running.msg_id:
             self.reply_at = time.monotonic()
-        self.front[channel].send_multipart(identities + message.frames)
+            if message.content.get("status") != "ok" and self.running.content.get("stop_on_error", True):
+                self.abort_queued()
+
+    def abort_queued(self):
+        """After a cell failed or was interrupted: the queued cells are answered `aborted`.
+
+        This is what the protocol's stop_on_error asks (front ends set it, and it defaults to true),
+        and what Jupyter's Python kernel does; Deno's kernel ignores it and runs the rest of a
+        Run All after an error or a Stop.
+        """
+        kept = collections.deque()
+        for message in self.queue:
+            if message.msg_type != "execute_request":
+                kept.append(message)
+                continue
+            identities = self.routes.pop(message.msg_id, [])
+            parent = {"header": message.header}
+            self.session.send(self.front["iopub"], "status", {"execution_state": "busy"}, parent=parent)
+            self.session.send(self.front["shell"], "execute_reply", {"status": "aborted"},
+                              parent=parent, ident=identities)
+            self.session.send(self.front["iopub"], "status", {"execution_state": "idle"}, parent=parent)
+        self.queue = kept
 
     def from_back_iopub(self, message):
         self.last_iopub = time.monotonic()

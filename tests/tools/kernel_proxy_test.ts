@@ -20,9 +20,11 @@ interface ProbeResult {
   misattributed: number;
   late: number;
   missing: number;
+  statuses: (string | null)[];
+  alive: boolean;
 }
 
-async function probe(kernel: string, mode: string): Promise<ProbeResult> {
+async function probe(kernel: string, mode: string, cells = 15): Promise<ProbeResult> {
   const { code, stdout, stderr } = await new Deno.Command(python, {
     args: [
       join(root, "tools", "_kernel_probe.py"),
@@ -33,7 +35,7 @@ async function probe(kernel: string, mode: string): Promise<ProbeResult> {
       "--mode",
       mode,
       "--cells",
-      "15",
+      String(cells),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -53,5 +55,25 @@ Deno.test({
       { misattributed: 0, late: 0, missing: 0 },
       JSON.stringify(result),
     );
+  },
+});
+
+Deno.test({
+  name: "kernel_proxy.py answers the cells queued behind a failing cell as aborted",
+  ignore: !haveJupyter,
+  fn: async () => {
+    const result = await probe("proxy", "error", 4);
+    assertEquals(result.statuses, ["ok", "error", "aborted", "aborted"]);
+    assertEquals(result.alive, true);
+  },
+});
+
+Deno.test({
+  name: "kernel_proxy.py passes an interrupt to Deno's kernel, which stops the cell and lives on",
+  ignore: !haveJupyter,
+  fn: async () => {
+    const result = await probe("proxy", "interrupt", 3);
+    assertEquals(result.statuses, ["ok", "error", "aborted"]);
+    assertEquals(result.alive, true);
   },
 });
