@@ -41,6 +41,10 @@ Interrupts: the kernel specification asks for interrupt_request messages (interr
 interrupt_request too; Deno's kernel runs in a process group of its own, because a SIGINT would end
 it rather than interrupt the cell.
 
+With SIGNS_KERNEL_PROXY_LOG=FILE in its environment the proxy appends one JSON line per cell to FILE:
+when the reply and `idle` came after the request was forwarded, the last output after both, and
+how long the cell was held in all (milliseconds), for measuring what --quiet-ms needs.
+
 Python: Debian's /usr/bin/python3 with python3-zmq and python3-jupyter-client (or any Python with
 pyzmq and jupyter_client).
 """
@@ -157,6 +161,10 @@ class Proxy:
         self.idle = None  # its `idle` status, held back until it settles
         self.last_iopub = 0.0
         self.interrupt_pending = False
+        self.forwarded_at = None
+        self.last_output = None  # the running cell's last IOPub output after its reply and idle
+        log_file = os.environ.get("SIGNS_KERNEL_PROXY_LOG")
+        self.log_file = open(log_file, "a") if log_file else None
 
     def answer_heartbeats(self, socket):
         try:
@@ -185,6 +193,8 @@ class Proxy:
                 self.running = message
                 self.reply_at = None
                 self.idle = None
+                self.forwarded_at = time.monotonic()
+                self.last_output = None
             self.queue.popleft()
             self.back["shell"].send_multipart(message.frames)
 
@@ -230,6 +240,8 @@ class Proxy:
 
     def from_back_iopub(self, message):
         self.last_iopub = time.monotonic()
+        if self.idle is not None and self.reply_at is not None and message.msg_type != "status":
+            self.last_output = self.last_iopub
         if (self.running is not None and message.msg_type == "status"
                 and message.parent_id == self.running.msg_id
                 and message.content.get("execution_state") == "idle"):
@@ -246,6 +258,13 @@ class Proxy:
             return min(self.quiet - (now - self.last_iopub), self.max_hold - (now - held_since))
         message = self.idle[0]
         self.front["iopub"].send_multipart(message.identities + message.frames)
+        if self.log_file:
+            ms = lambda t: None if t is None else round((t - self.forwarded_at) * 1000, 1)
+            self.log_file.write(json.dumps({
+                "replyMs": ms(self.reply_at), "idleMs": ms(self.idle[1]),
+                "lateOutputMs": ms(self.last_output), "releasedMs": ms(now),
+            }) + "\n")
+            self.log_file.flush()
         self.running = None
         self.idle = None
         self.pump()
