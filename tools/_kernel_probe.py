@@ -50,7 +50,8 @@ def cell_code(i, mode):
         return 'throw new Error("cell 1 fails")'
     if i == 1 and mode == "interrupt":
         return "const t0 = Date.now();\nwhile (Date.now() - t0 < 15000) {}"
-    return f'await new Promise((r) => setTimeout(r, 3));\nconsole.log("printed by cell {i}");\n"value of cell {i}"'
+    return (f'await new Promise((r) => setTimeout(r, 3));\n'
+            f'console.log("printed by cell {i}");\n"value of cell {i}"')
 
 
 def main():

@@ -5,9 +5,9 @@ Usage: kernel_proxy.py --deno PATH [--quiet-ms MS] [--max-hold-ms MS] CONNECTION
 
 `deno task kernel` installs this as the kernel specification of the notebooks. The front end
 (Jupyter, VS Code) connects to the sockets of CONNECTION_FILE; the proxy starts
-`deno jupyter --kernel --conn FILE` with a connection file of its own (new loopback ports, the same
-key and signature scheme, so messages pass on as they are, signature included) and relays the
-messages of every channel between the two.
+`deno jupyter --kernel --conn FILE` with a connection file of its own, passed through a pipe (new
+loopback ports, the same key and signature scheme, so messages pass on as they are, signatures
+included), and relays the messages of every channel between the two.
 
 Why: Deno 2.9.6's kernel stamps every output that reaches its IOPub publisher with the parent header
 of the newest execute_request it has read. When a front end sends requests back to back (Run All),
@@ -54,14 +54,13 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import zmq
-from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
 DELIMITER = b"<IDS|MSG>"
@@ -109,6 +108,17 @@ def address(info, port):
     return f"tcp://{info['ip']}:{port}"
 
 
+def free_ports(count):
+    """Loopback ports that are free now, as Jupyter picks them for a kernel's connection file."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
 def die_with_parent():
     """In Deno's process: its own process group, and SIGTERM when the proxy ends."""
     os.setsid()
@@ -127,12 +137,17 @@ class Proxy:
         scheme = front_info.get("signature_scheme", "hmac-sha256")
         self.session = Session(key=key.encode(), signature_scheme=scheme, username="kernel_proxy")
 
-        self.back_dir = tempfile.mkdtemp(prefix="signs-kernel-")
-        back_file, back_info = write_connection_file(
-            fname=os.path.join(self.back_dir, "deno.json"), ip="127.0.0.1", transport="tcp",
-            key=key.encode(), signature_scheme=scheme)
-        self.deno = subprocess.Popen([deno, "jupyter", "--kernel", "--conn", back_file],
-                                     preexec_fn=die_with_parent)
+        # Deno reads its connection file once, at start: it gets it through a pipe, so that no
+        # file is left behind however the proxy ends.
+        ports = free_ports(5)
+        back_info = dict(zip(["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"], ports),
+                         ip="127.0.0.1", transport="tcp", key=key, signature_scheme=scheme)
+        read_end, write_end = os.pipe()
+        with os.fdopen(write_end, "w") as f:
+            json.dump(back_info, f)
+        self.deno = subprocess.Popen([deno, "jupyter", "--kernel", "--conn", f"/dev/fd/{read_end}"],
+                                     pass_fds=(read_end,), preexec_fn=die_with_parent)
+        os.close(read_end)
 
         def bind(kind, port):
             socket = self.context.socket(kind)
@@ -331,9 +346,6 @@ class Proxy:
                 self.deno.wait(5)
             except subprocess.TimeoutExpired:
                 self.deno.kill()
-        for name in os.listdir(self.back_dir):
-            os.remove(os.path.join(self.back_dir, name))
-        os.rmdir(self.back_dir)
         self.context.destroy(linger=1000)
 
 
