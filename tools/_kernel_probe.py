@@ -2,7 +2,7 @@
 """Sends short cells to a Deno kernel at the protocol level and says where their outputs went.
 
 Usage: _kernel_probe.py --deno PATH [--kernel deno|proxy] [--cells N]
-                        [--mode burst|sequential|error|interrupt] [--proxy-arg ARG]...
+                        [--mode burst|sequential|error|interrupt|input] [--proxy-arg ARG]...
 
 Each cell awaits a few milliseconds, prints a line and ends with a value, as a notebook cell does.
 --kernel deno starts Deno's kernel as `deno jupyter --install` would register it; proxy starts it
@@ -10,7 +10,8 @@ behind tools/kernel_proxy.py. --mode burst sends every request at once, as Run A
 sequential sends each once the previous one has its reply and its `idle` status (as the headless
 runner does, without its quiet period). error makes the second cell throw; interrupt makes it a
 busy loop of 15 s and interrupts it after a second (as the kernel specification says: a message for
-the proxy, SIGINT for Deno's own). Prints one JSON line: the status of each cell's reply (null when
+the proxy, SIGINT for Deno's own); input makes it ask for a name with prompt(), answered "Ada"
+through the stdin channel. Prints one JSON line: the status of each cell's reply (null when
 none came), whether the kernel is alive at the end, the seconds from the first request to
 the last cell's `idle`, how many outputs carried another cell's request id (misattributed) or came
 after their own cell's `idle` (late: front ends have stopped listening by then), how many expected
@@ -48,6 +49,8 @@ def kernelspec(root, args):
 def cell_code(i, mode):
     if i == 1 and mode == "error":
         return 'throw new Error("cell 1 fails")'
+    if i == 1 and mode == "input":
+        return 'const answer = prompt("Your name?");\n`hello ${answer}`'
     if i == 1 and mode == "interrupt":
         return "const t0 = Date.now();\nwhile (Date.now() - t0 < 15000) {}"
     return (f'await new Promise((r) => setTimeout(r, 3));\n'
@@ -59,7 +62,7 @@ def main():
     parser.add_argument("--deno", required=True)
     parser.add_argument("--kernel", choices=["deno", "proxy"], default="proxy")
     parser.add_argument("--cells", type=int, default=15)
-    parser.add_argument("--mode", choices=["burst", "sequential", "error", "interrupt"], default="burst")
+    parser.add_argument("--mode", choices=["burst", "sequential", "error", "interrupt", "input"], default="burst")
     parser.add_argument("--proxy-arg", action="append", default=[])
     args = parser.parse_args()
 
@@ -96,7 +99,15 @@ def main():
                 idle_at.setdefault(parent, now)
             return True
 
+        inputs = []
+
         def read_replies():
+            try:
+                request = kc.get_stdin_msg(timeout=0)
+                inputs.append(request["content"].get("prompt"))
+                kc.input("Ada")
+            except queue.Empty:
+                pass
             while True:
                 try:
                     reply = kc.get_shell_msg(timeout=0)
@@ -106,7 +117,7 @@ def main():
 
         start = time.monotonic()
         for i in range(args.cells):
-            ids.append(kc.execute(cell_code(i, args.mode), store_history=True))
+            ids.append(kc.execute(cell_code(i, args.mode), store_history=True, allow_stdin=True))
             if args.mode == "sequential":
                 while not (ids[-1] in replies and ids[-1] in idle_at):
                     read(0.01)
@@ -154,7 +165,9 @@ def main():
         "perCellMs": None if elapsed is None else round(elapsed / args.cells * 1000, 1),
         "misattributed": misattributed, "late": late, "latestAfterIdleMs": round(latest_ms, 1),
         "missing": 2 * args.cells - len(found),
-        "statuses": [replies.get(i) for i in ids], "alive": alive,
+        "statuses": [replies.get(i) for i in ids], "alive": alive, "prompts": inputs,
+        "values": [text for _, msg in messages if msg["msg_type"] == "execute_result"
+                   for text in [msg["content"]["data"].get("text/plain", "")] if "hello" in text],
     }))
     return 0
 

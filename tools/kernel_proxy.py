@@ -34,7 +34,8 @@ without restart), stdin (input_request from `prompt()` and `confirm()` goes to t
 cell is running; its input_reply comes back), comms, and display updates, which are IOPub messages
 like any other. Deno's kernel sends replies without the front end's routing identities, so the
 proxy remembers them by request id. Heartbeats are answered here; when Deno's kernel exits, the
-proxy exits with its status, so a front end sees a dead kernel as dead.
+proxy exits with its status, so a front end sees a dead kernel as dead; when the process that started
+the proxy (JPY_PARENT_PID) has gone, or on SIGTERM, the proxy stops Deno's kernel and exits.
 
 Interrupts: the kernel specification asks for interrupt_request messages (interrupt_mode
 "message"). A SIGINT sent to the proxy (front ends that signal anyway) becomes an
@@ -57,7 +58,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import zmq
@@ -166,8 +166,7 @@ class Proxy:
         self.back = {name: connect(zmq.DEALER, f"{name}_port") for name in ("shell", "control", "stdin")}
         self.back["iopub"] = connect(zmq.SUB, "iopub_port")
         self.back["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
-        heartbeat = bind(zmq.REP, "hb_port")
-        threading.Thread(target=self.answer_heartbeats, args=(heartbeat,), daemon=True).start()
+        self.heartbeat = bind(zmq.REP, "hb_port")
 
         self.routes = {}  # request msg_id -> routing identities of the front end that sent it
         self.queue = collections.deque()  # shell messages waiting for the running cell to settle
@@ -176,17 +175,14 @@ class Proxy:
         self.idle = None  # its `idle` status, held back until it settles
         self.last_iopub = 0.0
         self.interrupt_pending = False
+        self.stopping = False
+        # Jupyter names the process that started the kernel; when it is gone, so is the kernel.
+        parent = os.environ.get("JPY_PARENT_PID", "")
+        self.parent_pid = int(parent) if parent.isdigit() else None
         self.forwarded_at = None
         self.last_output = None  # the running cell's last IOPub output after its reply and idle
         log_file = os.environ.get("SIGNS_KERNEL_PROXY_LOG")
         self.log_file = open(log_file, "a") if log_file else None
-
-    def answer_heartbeats(self, socket):
-        try:
-            while True:
-                socket.send(socket.recv())
-        except zmq.ZMQError:
-            pass
 
     # --- the front end to Deno ---------------------------------------------------------------
 
@@ -220,11 +216,12 @@ class Proxy:
     # --- Deno to the front end ---------------------------------------------------------------
 
     def from_back(self, channel, message):
-        identities = self.routes.pop(message.parent_id, None)
         if channel == "stdin":
-            # Deno's input_request carries no identities; it belongs to the running cell.
-            if self.running is not None:
-                identities = self.running.identities
+            # Deno's input_request carries no identities; it belongs to the running cell, whose
+            # route stays for its execute_reply.
+            identities = self.running.identities if self.running is not None else None
+        else:
+            identities = self.routes.pop(message.parent_id, None)
         if identities is None:
             return  # the reply to an interrupt_request of the proxy's own, or of a forgotten request
         self.front[channel].send_multipart(identities + message.frames)
@@ -298,13 +295,17 @@ class Proxy:
                 if (side, channel) != ("front", "iopub"):
                     poller.register(socket, zmq.POLLIN)
                     sockets[socket] = (side, channel)
+        poller.register(self.heartbeat, zmq.POLLIN)
         wait = None
-        while True:
+        while not self.stopping:
             if self.interrupt_pending:
                 self.interrupt_pending = False
                 self.interrupt()
             timeout = 200 if wait is None else max(1, int(wait * 1000) + 1)
             for socket, _ in poller.poll(timeout):
+                if socket is self.heartbeat:
+                    socket.send_multipart(socket.recv_multipart())
+                    continue
                 side, channel = sockets[socket]
                 try:
                     message = Message(socket.recv_multipart())
@@ -325,6 +326,10 @@ class Proxy:
             if status is not None:
                 self.drain()
                 return status
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                log("the front end that started this kernel has gone; stopping")
+                return 0
+        return 128 + signal.SIGTERM
 
     def drain(self):
         """Forwards what Deno sent before it exited (its last outputs, a shutdown_reply)."""
@@ -346,7 +351,9 @@ class Proxy:
                 self.deno.wait(5)
             except subprocess.TimeoutExpired:
                 self.deno.kill()
-        self.context.destroy(linger=1000)
+        for socket in [*self.front.values(), *self.back.values(), self.heartbeat]:
+            socket.close(linger=200)
+        self.context.term()
 
 
 def main():
@@ -366,7 +373,7 @@ def main():
         proxy.interrupt_pending = True
 
     def on_sigterm(signum, frame):
-        raise SystemExit(128 + signum)
+        proxy.stopping = True
 
     signal.signal(signal.SIGINT, on_sigint)
     signal.signal(signal.SIGTERM, on_sigterm)

@@ -22,6 +22,8 @@ interface ProbeResult {
   missing: number;
   statuses: (string | null)[];
   alive: boolean;
+  prompts: string[];
+  values: string[];
 }
 
 async function probe(kernel: string, mode: string, cells = 15): Promise<ProbeResult> {
@@ -75,5 +77,16 @@ Deno.test({
     const result = await probe("proxy", "interrupt", 3);
     assertEquals(result.statuses, ["ok", "error", "aborted"]);
     assertEquals(result.alive, true);
+  },
+});
+
+Deno.test({
+  name: "kernel_proxy.py passes prompt()'s input request to the front end and its reply back",
+  ignore: !haveJupyter,
+  fn: async () => {
+    const result = await probe("proxy", "input", 3);
+    assertEquals(result.statuses, ["ok", "ok", "ok"]);
+    assertEquals(result.prompts, ["Your name?"]);
+    assertEquals(result.values.map((v) => v.replace(/\x1b\[[0-9;]*m/g, "")), ['"hello Ada"']);
   },
 });
