@@ -256,6 +256,11 @@ try {
   } finally {
     await context.close();
   }
+} catch (error) {
+  // What the notebook server said (kernel starts and deaths) helps more than the stack alone.
+  const log = await Deno.readTextFile(join(scratch, "server.log")).catch(() => "");
+  if (log) console.error(`frontend: the notebook server's log ends:\n${log.slice(-3000)}`);
+  throw error;
 } finally {
   if (server) {
     try {

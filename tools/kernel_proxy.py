@@ -21,7 +21,7 @@ for --quiet-ms (or --max-hold-ms have passed since the reply and `idle`, for a c
 something printing in the background). The `idle` status itself is held back until then, so that
 outputs arriving late still reach a front end that is listening for them. Any other shell message
 that arrives while an execute request waits in the queue keeps its place behind it, as a kernel that
-reads its shell channel in order would treat it; kernel_info_request is answered at once instead
+reads its shell channel in order would treat it; kernel_info_request goes to Deno at once instead
 (it asks nothing of the cells, and front ends send it to see whether the kernel is alive).
 
 When a cell fails or is interrupted, the execute requests still in the queue are answered
@@ -29,7 +29,7 @@ When a cell fails or is interrupted, the execute requests still in the queue are
 default) and as Jupyter's Python kernel does: a Stop or an error ends a Run All there, instead of
 the next cells running into the missing results. Deno's kernel alone runs them all.
 
-Everything else passes through unchanged: control (interrupt_request, shutdown_request with or
+Everything else passes through as it is: control (interrupt_request, shutdown_request with or
 without restart), stdin (input_request from `prompt()` and `confirm()` goes to the front end whose
 cell is running; its input_reply comes back), comms, and display updates, which are IOPub messages
 like any other. Deno's kernel sends replies without the front end's routing identities, so the
