@@ -1,7 +1,8 @@
 // Finding the WebGPU adapter that TensorFlow.js's webgpu backend will run on, and saying what it is:
 // a GPU, or a software adapter (a rasteriser such as Mesa's llvmpipe that runs on the CPU; far too
 // slow to train on, but what tests use on machines without a GPU). TF.js's backend asks for the
-// high-performance adapter, so the same one is asked for here.
+// high-performance adapter, so the same one is asked for here. Also: a clear error for the
+// synchronous reads that the backend cannot do under Deno.
 
 /** The adapter found: its name, and whether it runs on the CPU. */
 export interface WebgpuAdapter {
@@ -77,4 +78,57 @@ export async function findWebgpuAdapter(): Promise<WebgpuAdapter> {
     info.isFallbackAdapter || adapter.isFallbackAdapter || SOFTWARE.test(description),
   );
   return { description, software };
+}
+
+interface TensorData {
+  values?: unknown;
+  dtype?: string;
+  resource?: unknown;
+}
+
+interface WebgpuBackendClass {
+  prototype: {
+    readSync(dataId: object): unknown;
+    tensorMap: { get(dataId: object): TensorData | undefined };
+  };
+}
+
+let syncReadsExplained = false;
+
+/**
+ * Makes a synchronous read (`dataSync`, `arraySync`) of a tensor that lives on the GPU throw an
+ * `Error` that says what to do instead. TF.js's webgpu backend reads a GPU buffer synchronously
+ * through a 2D canvas, which Deno does not have: the read would fail with "Cannot read properties
+ * of null (reading 'clearRect')". An asynchronous read (`await tensor.data()`, `array()`) works,
+ * and leaves a copy of the values that later synchronous reads return. (Once per process.)
+ */
+export async function explainSynchronousReads(): Promise<void> {
+  if (syncReadsExplained) return;
+  syncReadsExplained = true;
+  const { WebGPUBackend } = await import("@tensorflow/tfjs-backend-webgpu") as unknown as {
+    WebGPUBackend: WebgpuBackendClass;
+  };
+  const canvas = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => unknown })
+    .OffscreenCanvas;
+  const has2d = (() => {
+    try {
+      return canvas !== undefined &&
+        (new canvas(1, 1) as { getContext(kind: string): unknown }).getContext("2d") != null;
+    } catch {
+      return false;
+    }
+  })();
+  if (has2d) return;
+  const readSync = WebGPUBackend.prototype.readSync;
+  WebGPUBackend.prototype.readSync = function (dataId: object): unknown {
+    const data = this.tensorMap.get(dataId);
+    if (data && data.values == null && data.resource != null) {
+      throw new Error(
+        "Cannot read a tensor synchronously (dataSync, arraySync) on the webgpu backend in " +
+          "Deno: it reads GPU memory through a 2D canvas, which Deno lacks. Read it with " +
+          "await tensor.data() or await tensor.array() instead",
+      );
+    }
+    return readSync.call(this, dataId);
+  };
 }

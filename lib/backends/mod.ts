@@ -8,7 +8,7 @@
 import * as tf from "../tf.ts";
 import { readEnv } from "../util/env.ts";
 import { loadNativeTensorflow } from "./_tensorflow.ts";
-import { findWebgpuAdapter } from "./_webgpu.ts";
+import { explainSynchronousReads, findWebgpuAdapter } from "./_webgpu.ts";
 import { selfTestTraining } from "./_self_test.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
@@ -76,6 +76,7 @@ async function tryWebgpu(context: ProbeContext): Promise<string> {
     );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
+  await explainSynchronousReads();
   return software
     ? `WebGPU on ${description}, a software adapter (it runs on the CPU: slow)`
     : `WebGPU on ${description}`;

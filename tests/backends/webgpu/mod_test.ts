@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { backendReport, useBackend } from "@lib/backends/mod.ts";
 import { findWebgpuAdapter } from "@lib/backends/_webgpu.ts";
@@ -118,4 +124,16 @@ Deno.test("starting webgpu prints nothing about XDG_RUNTIME_DIR, with the variab
   assert(output.success, stderr);
   assert(!stderr.includes("XDG_RUNTIME_DIR"), stderr);
   assertEquals(new TextDecoder().decode(output.stdout), "");
+});
+
+Deno.test("a synchronous read of a tensor on the GPU says to read it with await data(), which works", async () => {
+  await useBackend("webgpu", { log: null });
+  // large enough to be computed on the GPU (TF.js computes small ones on the CPU)
+  const t = tf.tidy(() => tf.add(tf.ones([4096]), 1));
+  const error = assertThrows(() => t.dataSync(), Error);
+  assertStringIncludes(error.message, "Cannot read a tensor synchronously");
+  assertStringIncludes(error.message, "await tensor.data()");
+  assertEquals((await t.data())[4095], 2);
+  assertEquals(t.dataSync()[0], 2, "after an asynchronous read, a synchronous one works");
+  t.dispose();
 });
