@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { useBackend } from "@lib/backends/mod.ts";
-import { compileModel, disposeModel } from "@lib/training/fit.ts";
+import { compileModel, disposeModel, evaluateModel, fitModel } from "@lib/training/fit.ts";
+import { convolutionalModel } from "@lib/models/baseline.ts";
 import { seedRandom } from "@lib/training/random.ts";
 import { assertResNet50Trains, assertTrainsLikeCpu, TRAINING_CASES } from "../_training_compare.ts";
 
@@ -53,3 +54,28 @@ Deno.test(
   "ResNet-50 trains on webgpu: every kernel exists, the loss is finite, no tensors leak",
   () => assertResNet50Trains("webgpu"),
 );
+
+Deno.test("fitModel() and evaluateModel() run on webgpu, whose GPU memory is read only asynchronously", async () => {
+  await tf.setBackend("webgpu");
+  const before = tf.memory().numTensors;
+  seedRandom(3);
+  const model = convolutionalModel([64, 64, 3]);
+  compileModel(model);
+  const x = tf.randomUniform([24, 64, 64, 3], 0, 1, "float32", 5);
+  const y = tf.tidy(() =>
+    tf.oneHot(tf.tensor1d(Array.from({ length: 24 }, (_, i) => i % 6), "int32"), 6)
+  );
+  const history = await fitModel(model, x, y, {
+    epochs: 2,
+    batchSize: 8,
+    seed: 1,
+    log: null,
+    validationData: [x, y],
+  });
+  assertEquals(history.loss.length, 2);
+  const { accuracy } = await evaluateModel(model, x, y);
+  assert(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy}`);
+  tf.dispose([x, y]);
+  disposeModel(model);
+  assertEquals(tf.memory().numTensors, before, "no tensors leaked");
+});
