@@ -15,6 +15,7 @@ import { checklistHtml } from "../display/html.ts";
 
 /** The backends this project knows, in the order of the automatic choice. */
 export { valuesInPlace } from "./_heap.ts";
+export { findWebgpuAdapter, type WebgpuAdapter } from "./_webgpu.ts";
 
 export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;
 
