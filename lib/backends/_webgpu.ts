@@ -1,8 +1,8 @@
 // Finding the WebGPU adapter that TensorFlow.js's webgpu backend will run on, and saying what it is:
 // a GPU, or a software adapter (a rasteriser such as Mesa's llvmpipe that runs on the CPU; far too
 // slow to train on, but what tests use on machines without a GPU). TF.js's backend asks for the
-// high-performance adapter, so the same one is asked for here. Also: a clear error for the
-// synchronous reads that the backend cannot do under Deno.
+// high-performance adapter, so the same one is asked for here. Also: synchronous reads, which the
+// backend cannot do from GPU memory under Deno.
 
 /** The adapter found: its name, and whether it runs on the CPU. */
 export interface WebgpuAdapter {
@@ -86,25 +86,42 @@ interface TensorData {
   resource?: unknown;
 }
 
+interface TensorInfo {
+  dataId: object;
+}
+
 interface WebgpuBackendClass {
   prototype: {
     readSync(dataId: object): unknown;
+    runWebGPUProgram(
+      program: unknown,
+      inputs: TensorInfo[],
+      dtype: string,
+      uniforms?: unknown,
+      output?: TensorInfo,
+    ): TensorInfo;
     tensorMap: { get(dataId: object): TensorData | undefined };
   };
 }
 
-let syncReadsExplained = false;
+let syncReadsAdapted = false;
 
 /**
- * Makes a synchronous read (`dataSync`, `arraySync`) of a tensor that lives on the GPU throw an
- * `Error` that says what to do instead. TF.js's webgpu backend reads a GPU buffer synchronously
- * through a 2D canvas, which Deno does not have: the read would fail with "Cannot read properties
- * of null (reading 'clearRect')". An asynchronous read (`await tensor.data()`, `array()`) works,
- * and leaves a copy of the values that later synchronous reads return. (Once per process.)
+ * Makes synchronous reads (`dataSync`, `arraySync`) work on the webgpu backend wherever they can
+ * under Deno, and fail with an `Error` that says what to do elsewhere. TF.js's backend reads a GPU
+ * buffer synchronously through a 2D canvas, which Deno does not have: the read would fail with
+ * "Cannot read properties of null (reading 'clearRect')". Two things change (once per process):
+ *
+ * - a tensor made from values in memory (the data, the initial weights) keeps them when its copy
+ *   is uploaded to the GPU, where TF.js drops them, so that it reads as on other backends (its
+ *   values never change: a kernel's result is a new tensor);
+ * - a synchronous read of a result computed on the GPU throws an error that says to read it with
+ *   `await tensor.data()` or `array()` (after which synchronous reads of it work: TF.js keeps the
+ *   values it read).
  */
-export async function explainSynchronousReads(): Promise<void> {
-  if (syncReadsExplained) return;
-  syncReadsExplained = true;
+export async function adaptSynchronousReads(): Promise<void> {
+  if (syncReadsAdapted) return;
+  syncReadsAdapted = true;
   const { WebGPUBackend } = await import("@tensorflow/tfjs-backend-webgpu") as unknown as {
     WebGPUBackend: WebgpuBackendClass;
   };
@@ -119,6 +136,21 @@ export async function explainSynchronousReads(): Promise<void> {
     }
   })();
   if (has2d) return;
+  const run = WebGPUBackend.prototype.runWebGPUProgram;
+  WebGPUBackend.prototype.runWebGPUProgram = function (program, inputs, dtype, uniforms, output) {
+    // The inputs' values before TF.js uploads them; a given output is written on the GPU, so its
+    // values (if any) go stale and are dropped as TF.js drops them.
+    const kept = inputs.map((input) => {
+      const data = this.tensorMap.get(input.dataId);
+      return data?.resource == null && input.dataId !== output?.dataId ? data?.values : undefined;
+    });
+    const result = run.call(this, program, inputs, dtype, uniforms, output);
+    inputs.forEach((input, i) => {
+      const data = this.tensorMap.get(input.dataId);
+      if (kept[i] != null && data && data.values == null) data.values = kept[i];
+    });
+    return result;
+  };
   const readSync = WebGPUBackend.prototype.readSync;
   WebGPUBackend.prototype.readSync = function (dataId: object): unknown {
     const data = this.tensorMap.get(dataId);

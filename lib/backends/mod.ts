@@ -8,7 +8,7 @@
 import * as tf from "../tf.ts";
 import { readEnv } from "../util/env.ts";
 import { loadNativeTensorflow } from "./_tensorflow.ts";
-import { explainSynchronousReads, findWebgpuAdapter } from "./_webgpu.ts";
+import { adaptSynchronousReads, findWebgpuAdapter } from "./_webgpu.ts";
 import { selfTestTraining } from "./_self_test.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
@@ -77,7 +77,7 @@ async function tryWebgpu(context: ProbeContext): Promise<string> {
     );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
-  await explainSynchronousReads();
+  await adaptSynchronousReads();
   return software
     ? `WebGPU on ${description}, a software adapter (it runs on the CPU: slow)`
     : `WebGPU on ${description}`;

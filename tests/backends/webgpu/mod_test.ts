@@ -9,6 +9,7 @@ import * as tf from "@lib/tf.ts";
 import { backendReport, useBackend } from "@lib/backends/mod.ts";
 import { findWebgpuAdapter } from "@lib/backends/_webgpu.ts";
 import { selfTestTraining } from "@lib/backends/_self_test.ts";
+import { imageBytes } from "@lib/display/image.ts";
 
 // Fails this module, with the reason, where no adapter is found (CI's set-up installs Mesa's
 // software one).
@@ -136,4 +137,19 @@ Deno.test("a synchronous read of a tensor on the GPU says to read it with await 
   assertEquals((await t.data())[4095], 2);
   assertEquals(t.dataSync()[0], 2, "after an asynchronous read, a synchronous one works");
   t.dispose();
+});
+
+Deno.test("a tensor made from values reads synchronously on webgpu after the GPU used it, and so do images of a batch", async () => {
+  await useBackend("webgpu", { log: null });
+  const values = Float32Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => (i * 7) % 256);
+  const batch = tf.tensor4d(values, [2, 32, 32, 3]);
+  const sum = tf.sum(tf.add(batch, 1)); // uploads the batch to the GPU
+  assertEquals(
+    await sum.data(),
+    Float32Array.of(values.reduce((a, b) => a + b, 0) + values.length),
+  );
+  assertEquals(batch.dataSync(), values);
+  // the slice is computed on the GPU; the image comes from the batch's values instead
+  assertEquals(Array.from(imageBytes(batch, 1).data), Array.from(values.subarray(3072)));
+  tf.dispose([batch, sum]);
 });
