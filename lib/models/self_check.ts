@@ -67,13 +67,15 @@ export function courseTestInput(): tf.Tensor4D {
   return tf.tidy(() => tf.concat([-1, 1, 3].map((v) => tf.fill([1, 4, 4, 3], v))) as tf.Tensor4D);
 }
 
-function compareBlocks(
+// Values are read with await data(): a backend may be unable to read its results synchronously
+// (webgpu under Deno).
+async function compareBlocks(
   candidate: BlockFunction,
   reference: BlockFunction,
   f: number,
   filters: [number, number, number],
   extra: { s?: number },
-): string[] {
+): Promise<string[]> {
   const failures: string[] = [];
   const x = courseTestInput();
   for (const training of [false, true]) {
@@ -97,8 +99,7 @@ function compareBlocks(
         }`,
       );
     } else {
-      const got = actual.dataSync();
-      const want = expected.dataSync();
+      const [got, want] = await Promise.all([actual.data(), expected.data()]);
       const index = want.findIndex((v, i) =>
         !(Math.abs(got[i] - v) <= 1e-4 * Math.max(1, Math.abs(v)))
       );
@@ -127,10 +128,10 @@ function compareBlocks(
  * weights 1, batch normalisation in inference and in training mode) and compares its output with
  * {@linkcode identityBlock}'s.
  */
-export function checkIdentityBlock(candidate: BlockFunction): CheckResult {
+export async function checkIdentityBlock(candidate: BlockFunction): Promise<CheckResult> {
   return result(
     "identity block",
-    compareBlocks(candidate, identityBlock as BlockFunction, 2, [4, 4, 3], {}),
+    await compareBlocks(candidate, identityBlock as BlockFunction, 2, [4, 4, 3], {}),
   );
 }
 
@@ -139,10 +140,10 @@ export function checkIdentityBlock(candidate: BlockFunction): CheckResult {
  * s = 2, all weights 1, both batch-normalisation modes) and compares its output with
  * {@linkcode convolutionalBlock}'s.
  */
-export function checkConvolutionalBlock(candidate: BlockFunction): CheckResult {
+export async function checkConvolutionalBlock(candidate: BlockFunction): Promise<CheckResult> {
   return result(
     "convolutional block",
-    compareBlocks(candidate, convolutionalBlock as BlockFunction, 2, [2, 4, 6], { s: 2 }),
+    await compareBlocks(candidate, convolutionalBlock as BlockFunction, 2, [2, 4, 6], { s: 2 }),
   );
 }
 

@@ -56,43 +56,43 @@ const text = (value: object) =>
   (value as unknown as Record<symbol, () => Record<string, string>>)
     [JUPYTER_DISPLAY]()["text/plain"];
 
-Deno.test("checkIdentityBlock() passes the reference and a correct learner's block", () => {
+Deno.test("checkIdentityBlock() passes the reference and a correct learner's block", async () => {
   for (const candidate of [identityBlock as BlockFunction, learnerBlock()]) {
-    const check = checkIdentityBlock(candidate);
+    const check = await checkIdentityBlock(candidate);
     assertEquals(check.failures, []);
     assertEquals(text(check), "✔ identity block: all tests passed");
   }
 });
 
-Deno.test("checkIdentityBlock() names the difference of a block without its final ReLU or shortcut", () => {
-  const noRelu = checkIdentityBlock(learnerBlock("no final relu"));
+Deno.test("checkIdentityBlock() names the difference of a block without its final ReLU or shortcut", async () => {
+  const noRelu = await checkIdentityBlock(learnerBlock("no final relu"));
   assert(!noRelu.passed);
   assertStringIncludes(
     noRelu.failures[0],
     "with training=false the output differs at [0, 0, 0, 0]: got -1, expected 0",
   );
-  const noShortcut = checkIdentityBlock(learnerBlock("no shortcut"));
+  const noShortcut = await checkIdentityBlock(learnerBlock("no shortcut"));
   assertStringIncludes(
     noShortcut.failures[0],
     "with training=false the output differs at [1, 0, 0, 0]",
   );
 });
 
-Deno.test("checkConvolutionalBlock() passes a correct block and catches a wrong stride or shortcut", () => {
-  assertEquals(checkConvolutionalBlock(learnerBlock()).failures, []);
-  const stride = checkConvolutionalBlock(learnerBlock("ignores s"));
+Deno.test("checkConvolutionalBlock() passes a correct block and catches a wrong stride or shortcut", async () => {
+  assertEquals((await checkConvolutionalBlock(learnerBlock())).failures, []);
+  const stride = await checkConvolutionalBlock(learnerBlock("ignores s"));
   assertStringIncludes(
     stride.failures[0],
     "the output shape is (3, 4, 4, 6), expected (3, 2, 2, 6)",
   );
-  const bn = checkConvolutionalBlock(learnerBlock("shortcut without bn"));
+  const bn = await checkConvolutionalBlock(learnerBlock("shortcut without bn"));
   // in inference mode a fresh batch normalisation is nearly the identity; training mode shows it
   assertStringIncludes(bn.failures[0], "with training=true the output differs");
   assertStringIncludes(text(bn), "✘ convolutional block:");
 });
 
-Deno.test("checkIdentityBlock() reports a block that throws, without throwing", () => {
-  const check = checkIdentityBlock(() => {
+Deno.test("checkIdentityBlock() reports a block that throws, without throwing", async () => {
+  const check = await checkIdentityBlock(() => {
     throw new Error("not implemented");
   });
   assertEquals(check.failures, [
@@ -142,15 +142,15 @@ Deno.test("checkModel() builds a reference from a function and frees it", () => 
   model.dispose();
 });
 
-Deno.test("the checks leave no tensors behind", () => {
+Deno.test("the checks leave no tensors behind", async () => {
   const before = tf.memory().numTensors;
-  checkIdentityBlock(learnerBlock());
-  checkConvolutionalBlock(learnerBlock("ignores s"));
+  await checkIdentityBlock(learnerBlock());
+  await checkConvolutionalBlock(learnerBlock("ignores s"));
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test("convolutionalBlock is its own reference", () => {
-  assert(checkConvolutionalBlock(convolutionalBlock as BlockFunction).passed);
+Deno.test("convolutionalBlock is its own reference", async () => {
+  assert((await checkConvolutionalBlock(convolutionalBlock as BlockFunction)).passed);
 });
 
 Deno.test("courseTestInput() is the course's X: images of -1, 1 and 3, owned by the caller", () => {
