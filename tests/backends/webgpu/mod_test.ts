@@ -9,7 +9,9 @@ import * as tf from "@lib/tf.ts";
 import { backendReport, useBackend } from "@lib/backends/mod.ts";
 import { findWebgpuAdapter } from "@lib/backends/_webgpu.ts";
 import { selfTestTraining } from "@lib/backends/_self_test.ts";
-import { imageBytes } from "@lib/display/image.ts";
+import { imageBytes, showImage } from "@lib/display/image.ts";
+import { loadImage } from "@lib/data/image_file.ts";
+import { encode } from "fast-png";
 
 // Fails this module, with the reason, where no adapter is found (CI's set-up installs Mesa's
 // software one).
@@ -152,4 +154,22 @@ Deno.test("a tensor made from values reads synchronously on webgpu after the GPU
   // the slice is computed on the GPU; the image comes from the batch's values instead
   assertEquals(Array.from(imageBytes(batch, 1).data), Array.from(values.subarray(3072)));
   tf.dispose([batch, sum]);
+});
+
+Deno.test("loadImage() on webgpu gives a picture that shows, though it is resized on the GPU", async () => {
+  await useBackend("webgpu", { log: null });
+  const path = await Deno.makeTempFile({ suffix: ".png" });
+  try {
+    const width = 128;
+    const rgba = Uint8Array.from(
+      { length: width * width * 4 },
+      (_, i) => (i % 4 === 3 ? 255 : i % 251),
+    );
+    await Deno.writeFile(path, encode({ width, height: width, data: rgba, channels: 4 }));
+    const image = await loadImage(path, { size: 64 });
+    assertEquals(showImage(image).width, 192);
+    image.dispose();
+  } finally {
+    await Deno.remove(path);
+  }
 });
