@@ -60,6 +60,12 @@ export function ensureXdgRuntimeDir(): void {
  * The adapter TF.js's webgpu backend would get here. Throws an `Error` saying why there is none:
  * no `navigator.gpu` in this Deno, or no adapter (on Linux, no Vulkan driver: Debian and Ubuntu
  * ship Mesa's as `mesa-vulkan-drivers`).
+ *
+ * @example
+ * ```ts ignore
+ * const { description, software } = await findWebgpuAdapter();
+ * // for example "llvmpipe (LLVM 15.0.6, 256 bits)", true
+ * ```
  */
 export async function findWebgpuAdapter(): Promise<WebgpuAdapter> {
   const gpu = (navigator as { gpu?: Gpu }).gpu;
