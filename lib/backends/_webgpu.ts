@@ -33,9 +33,11 @@ let runtimeDirSet = false;
 /**
  * Gives the process a private XDG_RUNTIME_DIR when it has none. The Wayland client library that
  * Mesa's Vulkan drivers load prints "XDG_RUNTIME_DIR is invalid or not set in the environment" on
- * every adapter request otherwise, which would reach notebook and test output. The folder (empty,
- * readable by the user only) is removed when the process ends. Without the permissions to set it,
- * nothing changes but those lines.
+ * every adapter request otherwise, which would reach notebook and test output. It only checks that
+ * the variable holds an absolute path, then finds no display server there and stays quiet, so the
+ * name of a folder made for this process (readable by the user only) is kept and the folder itself
+ * removed at once: nothing is left behind however the process ends. Without the permissions to set
+ * it, nothing changes but those lines.
  */
 export function ensureXdgRuntimeDir(): void {
   if (runtimeDirSet) return;
@@ -44,13 +46,7 @@ export function ensureXdgRuntimeDir(): void {
     if (Deno.env.get("XDG_RUNTIME_DIR")?.startsWith("/")) return;
     const dir = Deno.makeTempDirSync({ prefix: "signs-runtime-" });
     Deno.env.set("XDG_RUNTIME_DIR", dir);
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir);
-      } catch {
-        // already gone
-      }
-    });
+    Deno.removeSync(dir);
   } catch {
     // no permission to read or set the environment or to write a temporary folder
   }
