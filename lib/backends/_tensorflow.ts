@@ -1,9 +1,18 @@
 // Finding the native TensorFlow backend of @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, and
-// saying which of three things went wrong when it cannot be used: the package is not installed;
+// saying which of four things went wrong when it cannot be used: the package is not installed;
 // it is installed but its native binding was never built (Deno runs a package's install script,
-// which downloads libtensorflow and builds the binding, only once it is approved); or the binding
-// is built but a library it needs (CUDA's, cuDNN's, libtensorflow itself) cannot be loaded. Each
+// which downloads libtensorflow and builds the binding, only once it is approved); the binding is
+// built, but for another N-API version than the one it is looked for under; or the binding is
+// built but a library it needs (CUDA's, cuDNN's, libtensorflow itself) cannot be loaded. Each
 // message carries the command that fixes it.
+//
+// The N-API case: the packages build their binding into lib/napi-vN/, for the highest N of their
+// list (3 to 8 in 4.22) that the runtime running the install script supports, and look for it in
+// lib/napi-vN/ for the highest N that the runtime loading them supports (both through
+// @mapbox/node-pre-gyp). Deno 2.9 reports N-API 10 and so looks in lib/napi-v8/; an install script
+// run by an older Node.js (N-API below 8) leaves the binding in a lower napi-vN/ that Deno never
+// looks in. N-API is forward compatible: a binding built for version N loads on any later one.
+import process from "node:process";
 
 // Package names are put together at run time so that no tool tries to fetch these optional
 // packages: their install step downloads libtensorflow, which is impossible on many machines.
@@ -15,7 +24,12 @@ export const NATIVE_PACKAGES: readonly string[] = ["tfjs-node-gpu", "tfjs-node"]
 const VERSION = "4.22.0";
 
 /** What went wrong with one native package. */
-export type NativeProblem = "not installed" | "binding not built" | "library missing" | "other";
+export type NativeProblem =
+  | "not installed"
+  | "binding not built"
+  | "binding for another N-API version"
+  | "library missing"
+  | "other";
 
 /** One package's failure: its case, and one line saying it with the command that fixes it. */
 export interface NativeFailure {
@@ -29,13 +43,55 @@ export interface NativeFailure {
 
 const approve = (name: string) => `deno approve-scripts npm:${name}`;
 
-/** Sorts the error of importing `name` into one of the cases, with the fix. */
-export function explainNativeFailure(name: string, error: unknown): NativeFailure {
+/** The N-API versions a package's lib/ folder holds a built binding for (lib/napi-vN/). */
+export function builtNapiVersions(libDir: string): number[] {
+  const versions: number[] = [];
+  try {
+    for (const entry of Deno.readDirSync(libDir)) {
+      const version = /^napi-v(\d+)$/.exec(entry.name)?.[1];
+      if (!version) continue;
+      try {
+        if (Deno.statSync(`${libDir}/${entry.name}/tfjs_binding.node`).isFile) {
+          versions.push(Number(version));
+        }
+      } catch {
+        // no binding in that folder
+      }
+    }
+  } catch {
+    // no lib/ folder, or no permission to read it
+  }
+  return versions.sort((a, b) => b - a);
+}
+
+/**
+ * Sorts the error of importing `name` into one of the cases, with the fix. `builtVersions` lists
+ * the N-API versions a package's lib/ folder has a binding for (tests pass stand-ins).
+ */
+export function explainNativeFailure(
+  name: string,
+  error: unknown,
+  builtVersions: (libDir: string) => number[] = builtNapiVersions,
+): NativeFailure {
   const text = String((error as Error)?.message ?? error);
   if (
     /not a dependency|not in import map|Cannot find (module|package) ['"]?@tensorflow/i.test(text)
   ) {
     return { name, problem: "not installed", message: `${name} is not installed` };
+  }
+  const wanted = /((?:\/|[A-Za-z]:\\)[^\s'"]*?[\\/]lib)[\\/]napi-v(\d+)[\\/]tfjs_binding\.node/
+    .exec(text);
+  const built = wanted ? builtVersions(wanted[1]).filter((v) => v !== Number(wanted[2])) : [];
+  if (wanted && built.length) {
+    const [libDir, asked] = [wanted[1], wanted[2]];
+    return {
+      name,
+      problem: "binding for another N-API version",
+      message: `${name} is built, but for N-API ${built[0]} (lib/napi-v${built[0]}/), and Deno ` +
+        `(N-API ${process.versions.napi}) looks for it in lib/napi-v${asked}/ (the install ` +
+        "script ran under a runtime of an older N-API version): a binding works on any later " +
+        `version, so link it there: "ln -s napi-v${built[0]} ${libDir}/napi-v${asked}"`,
+    };
   }
   if (/tfjs_binding\.node/.test(text)) {
     return {

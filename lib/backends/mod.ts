@@ -8,12 +8,15 @@
 import * as tf from "../tf.ts";
 import { readEnv } from "../util/env.ts";
 import { loadNativeTensorflow } from "./_tensorflow.ts";
+import { adaptSynchronousReads, findWebgpuAdapter } from "./_webgpu.ts";
+import { selfTestTraining } from "./_self_test.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
 
-/** The backends this project knows, in the order of the automatic choice. */
 export { valuesInPlace } from "./_heap.ts";
+export { findWebgpuAdapter, type WebgpuAdapter } from "./_webgpu.ts";
 
+/** The backends this project knows, in the order of the automatic choice. */
 export const BACKEND_ORDER = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"] as const;
 
 /** A backend name. */
@@ -45,26 +48,46 @@ export interface BackendChoice extends Displayable {
 export interface UseBackendOptions {
   /** Where the one-line notes go; `null` for none. Default `console.log`. */
   log?: ((line: string) => void) | null;
+  /** The backends the automatic choice tries, in this order. Default {@linkcode BACKEND_ORDER}. */
+  candidates?: readonly BackendName[];
+  /**
+   * Whether the automatic choice may take a software WebGPU adapter (one that runs on the CPU,
+   * such as llvmpipe: correct but far too slow to train on). Default `false`; an explicit
+   * `webgpu` always may.
+   */
+  softwareWebgpu?: boolean;
+}
+
+/** What a probe knows of the choice it is part of. */
+interface ProbeContext {
+  explicit: boolean;
+  softwareWebgpu: boolean;
 }
 
 let lastChoice: BackendChoice | undefined;
 
 const tryTensorflow = () => loadNativeTensorflow();
 
-async function tryWebgpu(): Promise<string> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) throw new Error("this Deno has no navigator.gpu");
-  const adapter = await gpu.requestAdapter() as
-    | { isFallbackAdapter?: boolean; info?: { description?: string; device?: string } }
-    | null;
-  if (!adapter) throw new Error("no WebGPU adapter");
-  const description = adapter.info?.description || adapter.info?.device || "unknown adapter";
-  if (adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(description)) {
-    throw new Error(`only a software adapter (${description})`);
+async function tryWebgpu(context: ProbeContext): Promise<string> {
+  const { description, software } = await findWebgpuAdapter();
+  if (software && !context.explicit && !context.softwareWebgpu) {
+    throw new Error(
+      `only a software adapter (${description}), which runs on the CPU and is far too slow ` +
+        "to train on (SIGNS_BACKEND=webgpu uses it all the same)",
+    );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
-  return `WebGPU on ${description}`;
+  await adaptSynchronousReads();
+  return software
+    ? `WebGPU on ${description}, a software adapter (it runs on the CPU: slow)`
+    : `WebGPU on ${description}`;
 }
+
+// Checks that run once a backend is active, before the automatic choice keeps it: one line to add
+// to the backend's reason, or an Error saying why it is not used.
+const SELF_TESTS: Partial<Record<BackendName, (name: BackendName) => Promise<string>>> = {
+  webgpu: selfTestTraining,
+};
 
 async function tryOnednn(): Promise<string> {
   const { registerOnednnBackend } = await import("./onednn/mod.ts");
@@ -86,7 +109,7 @@ async function tryWasm(): Promise<string> {
   return `WebAssembly (XNNPACK, SIMD, ${count}${note}) with ${added} training kernels added`;
 }
 
-const PROBES: Record<BackendName, () => Promise<string>> = {
+const PROBES: Record<BackendName, (context: ProbeContext) => Promise<string>> = {
   tensorflow: tryTensorflow,
   webgpu: tryWebgpu,
   onednn: tryOnednn,
@@ -102,8 +125,10 @@ function isBackendName(name: string): name is BackendName {
  * Makes a backend active and resolves to its name. An explicit choice (`name`, else the
  * environment variable `SIGNS_BACKEND`) always wins, and throws an `Error` naming the backend and
  * why when it cannot be used. Otherwise the first available of `tensorflow` (native TensorFlow, when
- * `@tensorflow/tfjs-node-gpu` or `-node` is installed), `webgpu` (a hardware adapter), `onednn`
- * (native CPU kernels), `wasm` and `cpu` is used. Each backend tried is noted in one line.
+ * `@tensorflow/tfjs-node-gpu` or `-node` is installed), `webgpu` (a hardware adapter whose
+ * training step passes a self-test against `cpu`), `onednn` (native CPU kernels), `wasm` and `cpu`
+ * is used. Each backend tried is noted in one line. An explicit `webgpu` also takes a software
+ * adapter, and says so.
  *
  * @example
  * ```ts ignore
@@ -124,15 +149,20 @@ export async function useBackend(
   }
   // The cpu backend's "install the node backend" banner would only repeat what the notes say.
   tf.env().set("PROD", true);
-  const candidates: BackendName[] = requested ? [requested] : [...BACKEND_ORDER];
+  const candidates: BackendName[] = requested
+    ? [requested]
+    : [...(options.candidates ?? BACKEND_ORDER)];
+  const context = { explicit: requested !== undefined, softwareWebgpu: !!options.softwareWebgpu };
   const attempts: BackendAttempt[] = [];
   for (const candidate of candidates) {
     let reason: string;
     try {
-      reason = await PROBES[candidate]();
+      reason = await PROBES[candidate](context);
       if (!(await tf.setBackend(candidate))) {
         throw new Error("TensorFlow.js could not initialise it");
       }
+      const selfTest = SELF_TESTS[candidate];
+      if (selfTest && !context.explicit) reason += `; ${await selfTest(candidate)}`;
     } catch (error) {
       const why = (error as Error).message;
       attempts.push({ name: candidate, available: false, reason: why });

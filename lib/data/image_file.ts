@@ -219,10 +219,14 @@ export async function loadImage(
   const blocks = factor >= 2
     ? averageBlocks(image, factor)
     : { data: Float32Array.from(image.rgb), shape: [1, image.height, image.width, 3] };
-  return tf.tidy(() => {
+  const resized = tf.tidy(() => {
     const x = tf.tensor4d(blocks.data, blocks.shape as [number, number, number, number]);
     return tf.squeeze(tf.image.resizeBilinear(x, [size, size], true), [0]) as tf.Tensor3D;
   });
+  // Read once here, so that synchronous reads (showing the picture) work on a backend that keeps
+  // its results on a GPU it cannot read synchronously (webgpu under Deno).
+  await resized.data();
+  return resized;
 }
 
 /**

@@ -44,6 +44,21 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
     const one = tf.slice(image, [index, 0, 0, 0], [1, -1, -1, -1]);
     try {
       return imageBytes(one);
+    } catch (error) {
+      // A backend that cannot read a result synchronously (webgpu under Deno) can still read a
+      // batch loaded from memory, such as the SIGNS images: the image is taken from its values.
+      let values;
+      try {
+        values = image.dataSync();
+      } catch {
+        throw error;
+      }
+      const size = one.size;
+      return rgbBytes(
+        values.subarray(index * size, (index + 1) * size),
+        image.shape.slice(1),
+        image.dtype,
+      );
     } finally {
       one.dispose();
     }
@@ -54,10 +69,14 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
       `Cannot show an image of shape ${shapeText(image.shape)}: expected [height, width, 3]`,
     );
   }
-  const values = image.dataSync();
+  return rgbBytes(image.dataSync(), shape, image.dtype);
+}
+
+// Values of 0..255 (int32, or any value above 1), or of 0..1 scaled to 0..255, as bytes.
+function rgbBytes(values: ArrayLike<number>, shape: number[], dtype: string): RgbImage {
   let max = 0;
-  for (const v of values) if (v > max) max = v;
-  const scale = image.dtype === "int32" || max > 1 ? 1 : 255;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  const scale = dtype === "int32" || max > 1 ? 1 : 255;
   const data = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     data[i] = Math.min(255, Math.max(0, Math.round(values[i] * scale)));
@@ -344,8 +363,8 @@ export async function classGallery(
       captions.push(`y = ${c} (#${i})`);
     }
   }
-  const chosen = tf.gather(images, picked);
-  const grid = showImages(chosen, { captions, columns: perClass, scale: options.scale ?? 1 });
-  chosen.dispose();
-  return grid;
+  // Image by image from the batch (not a gathered copy): a backend that cannot read results
+  // synchronously can still read the batch (see imageBytes).
+  const pictures = picked.map((i) => imageBytes(images, i));
+  return showImages(pictures, { captions, columns: perClass, scale: options.scale ?? 1 });
 }

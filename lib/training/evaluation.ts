@@ -6,7 +6,7 @@
  */
 import * as tf from "../tf.ts";
 import { type ChartView, heatmap } from "../display/plot.ts";
-import { type ImageGrid, showImages } from "../display/image.ts";
+import { imageBytes, type ImageGrid, showImages } from "../display/image.ts";
 import { shapeText } from "../util/format.ts";
 
 /** A model's predictions on a data set. */
@@ -190,8 +190,10 @@ export function mistakeGallery(
       `Cannot show image ${bad.index}: the tensor holds ${images.shape[0]} images`,
     );
   }
-  const picked = tf.gather(images, shown.map((m) => m.index));
-  const grid = showImages(picked, {
+  // Image by image from the batch (not a gathered copy): a backend that cannot read results
+  // synchronously can still read the batch (see imageBytes).
+  const picked = shown.map((m) => imageBytes(images, m.index));
+  return showImages(picked, {
     captions: shown.map((m) =>
       `#${m.index}: ${m.label} → ${m.predicted} (p=${m.probability.toFixed(2)})`
     ),
@@ -199,6 +201,4 @@ export function mistakeGallery(
     title: `${mistakes.length} misclassified (true → predicted)` +
       (shown.length < mistakes.length ? `, the first ${shown.length} shown` : ""),
   });
-  picked.dispose();
-  return grid;
 }

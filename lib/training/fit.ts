@@ -377,14 +377,15 @@ export class NonFiniteLossError extends Error {
 }
 
 // Refuses float images holding NaN or infinite values: they make the loss NaN at the first step.
-function checkFinite(what: string, x: tf.Tensor): void {
+// Read asynchronously: the webgpu backend cannot read GPU memory synchronously under Deno.
+async function checkFinite(what: string, x: tf.Tensor): Promise<void> {
   if (x.dtype !== "float32") return;
   const [count, first] = tf.tidy(() => {
     const bad = tf.logicalNot(tf.isFinite(x));
     const perImage = tf.any(tf.reshape(bad, [x.shape[0], -1]), 1);
     return [tf.sum(tf.cast(bad, "int32")), tf.argMax(tf.cast(perImage, "int32"))];
   });
-  const [n, index] = [count.dataSync()[0], first.dataSync()[0]];
+  const [[n], [index]] = await Promise.all([count.data(), first.data()]);
   tf.dispose([count, first]);
   if (n > 0) {
     throw new RangeError(
@@ -494,8 +495,6 @@ function checkedPlan(
     );
     checkPair("the validation data", validationData[0], validationData[1]);
   }
-  checkFinite("training images", x);
-  if (validationData) checkFinite("validation images", validationData[0]);
   return { epochs, batchSize, initialEpoch, seed, steps: Math.ceil(x.shape[0] / batchSize) };
 }
 
@@ -614,6 +613,8 @@ export async function fitModel(
 ): Promise<TrainingHistory> {
   const plan = checkedPlan(model, x, y, options);
   const { validationData } = options;
+  await checkFinite("training images", x);
+  if (validationData) await checkFinite("validation images", validationData[0]);
   const history = startingHistory(plan, options);
   const watch = new EpochWatch(model, plan, history, options);
   const stop = (error: unknown) => watch.stop(error);

@@ -1,7 +1,9 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { createRequire } from "node:module";
+import process from "node:process";
 import {
+  builtNapiVersions,
   explainNativeFailure,
   loadNativeTensorflow,
   NATIVE_PACKAGES,
@@ -16,6 +18,8 @@ const notInstalled = (name: string) => import(name);
 const unbuilt = () =>
   Promise.resolve(createRequire(import.meta.url)(join(standins, "unbuilt.cjs")));
 const noCuda = () => import(join(standins, "no_cuda.ts"));
+const olderNapi = () =>
+  Promise.resolve(createRequire(import.meta.url)(join(standins, "older_napi.cjs")));
 
 Deno.test("loadNativeTensorflow() says neither package is installed, and how to install the GPU one", async () => {
   const error = await assertRejects(() => loadNativeTensorflow(notInstalled), Error);
@@ -40,6 +44,40 @@ Deno.test("loadNativeTensorflow() names a package whose binding was never built,
     !error.message.includes(`${CPU} is`),
     "the package that is not installed is not mentioned",
   );
+});
+
+Deno.test("loadNativeTensorflow() names a binding built for an older N-API version than Deno looks for, with the link that fixes it", async () => {
+  const error = await assertRejects(
+    () => loadNativeTensorflow((name) => name === GPU ? olderNapi() : notInstalled(name)),
+    Error,
+  );
+  const lib = join(standins, "older_napi", "lib");
+  assertStringIncludes(
+    error.message,
+    `${GPU} is built, but for N-API 6 (lib/napi-v6/), and Deno (N-API ${process.versions.napi}) ` +
+      "looks for it in lib/napi-v8/",
+  );
+  assertStringIncludes(error.message, `"ln -s napi-v6 ${lib}/napi-v8"`);
+});
+
+Deno.test("explainNativeFailure() reads the folder tfjs-node's own message names", () => {
+  const text = "The Node.js native addon module (tfjs_binding.node) can not be found at path: " +
+    "/p/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node. \nPlease run command";
+  const failure = explainNativeFailure(CPU, new Error(text), (dir) => {
+    assertEquals(dir, "/p/node_modules/@tensorflow/tfjs-node/lib");
+    return [5];
+  });
+  assertEquals(failure.problem, "binding for another N-API version");
+  assertStringIncludes(
+    failure.message,
+    `"ln -s napi-v5 ${"/p/node_modules/@tensorflow/tfjs-node/lib"}/napi-v8"`,
+  );
+  assertEquals(explainNativeFailure(CPU, new Error(text), () => []).problem, "binding not built");
+});
+
+Deno.test("builtNapiVersions() lists the napi-vN folders that hold a binding", () => {
+  assertEquals(builtNapiVersions(join(standins, "older_napi", "lib")), [6]);
+  assertEquals(builtNapiVersions(join(standins, "missing")), []);
 });
 
 Deno.test("loadNativeTensorflow() names the CUDA library a built package cannot load", async () => {
