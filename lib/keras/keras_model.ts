@@ -157,6 +157,13 @@ function readWeights(
           fail(`layer "${layer}" lists weight "${name}" but there is no dataset "${path}"`);
         }
         const { type, size } = (dataset as Dataset).metadata;
+        if (type === H5T_FLOAT && size === 2) {
+          fail(
+            `dataset "${path}" holds float16 weights (a model saved in mixed precision), ` +
+              `expected float32: in Keras, set the policy to "float32", rebuild the model, ` +
+              `load these weights into it and save it again`,
+          );
+        }
         const value = read(path);
         if (
           type !== H5T_FLOAT || !(value instanceof Float32Array || value instanceof Float64Array)

@@ -608,6 +608,32 @@ Deno.test("loadKerasModel() names a weight of the wrong shape, and leaves no ten
   });
 });
 
+Deno.test("loadKerasModel() names float16 weights, written by h5py, as mixed precision", async () => {
+  await checkPython();
+  await withDir(async (dir) => {
+    const path = join(dir, "model.h5");
+    await Deno.copyFile(FIXTURE, path);
+    const weight = "model_weights/dense/dense/kernel:0";
+    const edit = [
+      "import h5py, sys",
+      "with h5py.File(sys.argv[1], 'r+') as f:",
+      "    values = f[sys.argv[2]][()]",
+      "    del f[sys.argv[2]]",
+      "    f.create_dataset(sys.argv[2], data=values.astype('float16'))",
+    ].join("\n");
+    const result = await new Deno.Command(PYTHON, { args: ["-c", edit, path, weight] }).output();
+    assert(result.success, "h5py could not write the float16 copy");
+    const before = tf.memory().numTensors;
+    await assertRejects(
+      () => loadKerasModel(path),
+      Error,
+      `Cannot load "${path}": dataset "${weight}" holds float16 weights (a model saved in ` +
+        `mixed precision), expected float32`,
+    );
+    assertEquals(tf.memory().numTensors, before);
+  });
+});
+
 Deno.test("loadKerasModel() names a layer that cannot take its inputs, and leaves no tensor behind", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "model.h5");
