@@ -3,24 +3,11 @@
 // learner's likely mistake. Private to models/.
 import * as tf from "../tf.ts";
 import { formatShape } from "../util/format.ts";
+import type { Initializer } from "./resnet.ts";
+import type { BlockFunction } from "./self_check.ts";
 
-/** A TF.js weight initializer, as `tf.initializers.constant()` returns. */
-export type Initializer = ReturnType<typeof tf.initializers.constant>;
-
-/** The options a block under test receives (see `BlockFunction` in self_check.ts). */
-export interface BlockCallOptions {
-  training: boolean;
-  initializer: Initializer;
-  s?: number;
-}
-
-/** A block with the course's signature, as the checks call it. */
-export type Block = (
-  x: tf.Tensor4D,
-  f: number,
-  filters: [number, number, number],
-  options: BlockCallOptions,
-) => unknown;
+/** A block with the course's signature, as the checks call it: whatever it returns is checked. */
+export type Block = (...args: Parameters<BlockFunction>) => unknown;
 
 /** The arguments of one test of a block (run in both batch-normalisation modes). */
 export interface BlockTest {

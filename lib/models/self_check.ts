@@ -24,7 +24,7 @@
 import * as tf from "../tf.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
-import { convolutionalBlock, identityBlock } from "./resnet.ts";
+import { convolutionalBlock, identityBlock, type Initializer } from "./resnet.ts";
 import {
   type Block,
   type BlockKind,
@@ -32,7 +32,6 @@ import {
   type BlockTest,
   describeDifference,
   hints,
-  type Initializer,
   mistakenBlock,
   MISTAKES,
   runBlock,
