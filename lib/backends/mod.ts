@@ -56,12 +56,24 @@ export interface UseBackendOptions {
    * `webgpu` always may.
    */
   softwareWebgpu?: boolean;
+  /**
+   * The precision of the convolutions and matrix products, as Keras names its policies:
+   * `"float32"`, or `"mixed_bfloat16"` (their inputs rounded to bfloat16, their sums and every
+   * weight, gradient and optimizer value in float32), which only `onednn` runs, and only on a CPU
+   * that multiplies bfloat16 in hardware (AVX-512 BF16 or AMX); elsewhere float32 is used and the
+   * backend line says why. Default: the environment variable `SIGNS_PRECISION`, else `"float32"`.
+   */
+  precision?: string;
 }
+
+/** The precisions {@linkcode UseBackendOptions.precision} takes. */
+export const PRECISIONS = ["float32", "mixed_bfloat16"] as const;
 
 /** What a probe knows of the choice it is part of. */
 interface ProbeContext {
   explicit: boolean;
   softwareWebgpu: boolean;
+  precision: (typeof PRECISIONS)[number];
 }
 
 let lastChoice: BackendChoice | undefined;
@@ -89,11 +101,35 @@ const SELF_TESTS: Partial<Record<BackendName, (name: BackendName) => Promise<str
   webgpu: selfTestTraining,
 };
 
-async function tryOnednn(): Promise<string> {
-  const { registerOnednnBackend } = await import("./onednn/mod.ts");
+async function tryOnednn(context: ProbeContext): Promise<string> {
+  const { bfloat16Support, registerOnednnBackend, setPrecision } = await import("./onednn/mod.ts");
   const status = await registerOnednnBackend();
   if (!status.available) throw new Error(status.reason);
-  return status.reason;
+  setPrecision("float32");
+  if (context.precision === "float32") return status.reason;
+  const support = bfloat16Support();
+  if (!support.supported) {
+    return `${status.reason}; float32, not mixed_bfloat16: ${support.why}`;
+  }
+  setPrecision("mixed_bfloat16");
+  return `${status.reason}; convolutions and matrix products in mixed_bfloat16 (${support.why})`;
+}
+
+// The note on a backend without mixed precision when it was asked for.
+function precisionNote(name: BackendName, context: ProbeContext): string {
+  return context.precision === "float32" || name === "onednn"
+    ? ""
+    : "; float32: only onednn runs mixed_bfloat16";
+}
+
+function requestedPrecision(value: string | undefined): ProbeContext["precision"] {
+  const precision = value ?? readEnv("SIGNS_PRECISION") ?? "float32";
+  if (!(PRECISIONS as readonly string[]).includes(precision)) {
+    throw new RangeError(
+      `Cannot use precision "${precision}": expected one of ${PRECISIONS.join(", ")}`,
+    );
+  }
+  return precision as ProbeContext["precision"];
 }
 
 async function tryWasm(): Promise<string> {
@@ -152,12 +188,16 @@ export async function useBackend(
   const candidates: BackendName[] = requested
     ? [requested]
     : [...(options.candidates ?? BACKEND_ORDER)];
-  const context = { explicit: requested !== undefined, softwareWebgpu: !!options.softwareWebgpu };
+  const context: ProbeContext = {
+    explicit: requested !== undefined,
+    softwareWebgpu: !!options.softwareWebgpu,
+    precision: requestedPrecision(options.precision),
+  };
   const attempts: BackendAttempt[] = [];
   for (const candidate of candidates) {
     let reason: string;
     try {
-      reason = await PROBES[candidate](context);
+      reason = (await PROBES[candidate](context)) + precisionNote(candidate, context);
       if (!(await tf.setBackend(candidate))) {
         throw new Error("TensorFlow.js could not initialise it");
       }

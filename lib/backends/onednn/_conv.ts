@@ -25,11 +25,14 @@ import {
   descPointer as ptr,
   dims,
   gemm,
+  gemmBf16,
   pinned,
   Primitive,
   taggedDesc,
+  type Values,
   writeInto,
 } from "./_primitive.ts";
+import { currentPrecision, toBfloat16 } from "./_bfloat16.ts";
 import * as tf from "../../tf.ts";
 import { scatter, subsample } from "../_layout.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
@@ -47,19 +50,26 @@ function describe(g: ConvGeometry): string {
 interface Direction {
   op: Primitive;
   reorder: Primitive;
-  weights: Float32Array;
+  weights: Values;
   // The filter whose values `weights` holds (forward and input gradient only).
   filterKey?: object;
 }
 
-/** The primitives of one convolution geometry. */
+/**
+ * The primitives of one convolution geometry. With `bf16`, they read activations, their gradients
+ * and filters rounded to bfloat16 and write float32 (mixed precision, _bfloat16.ts).
+ */
 export class ConvPlan {
   private readonly user: {
     src: Uint8Array;
     weights: Uint8Array;
     bias: Uint8Array;
     dst: Uint8Array;
+    // What the primitives read: src and dst (as the output's gradient) in bfloat16 where `bf16`.
+    srcIn: Uint8Array;
+    dstIn: Uint8Array;
   };
+  private readonly inType: number;
   private readonly what: string;
   private forward?: Direction;
   private backwardData?: Direction;
@@ -69,20 +79,40 @@ export class ConvPlan {
   private forwardIs1x1?: boolean;
   private filterGradientImpl?: string;
 
-  constructor(readonly dnnl: Dnnl, readonly g: ConvGeometry, readonly withBias: boolean) {
-    this.what = `convolution ${describe(g)}`;
+  constructor(
+    readonly dnnl: Dnnl,
+    readonly g: ConvGeometry,
+    readonly withBias: boolean,
+    readonly bf16 = false,
+  ) {
+    this.what = `convolution ${describe(g)}${bf16 ? " in bfloat16" : ""}`;
+    this.inType = bf16 ? DNNL.bf16 : DNNL.f32;
+    const src = [g.n, g.ci, g.h, g.w];
+    const dst = [g.n, g.co, g.oh, g.ow];
     this.user = {
-      src: taggedDesc(dnnl, [g.n, g.ci, g.h, g.w], DNNL.tag.nhwc, this.what),
+      src: taggedDesc(dnnl, src, DNNL.tag.nhwc, this.what),
       weights: taggedDesc(dnnl, [g.co, g.ci, g.kh, g.kw], DNNL.tag.hwio, this.what),
       bias: taggedDesc(dnnl, [g.co], DNNL.tag.x, this.what),
-      dst: taggedDesc(dnnl, [g.n, g.co, g.oh, g.ow], DNNL.tag.nhwc, this.what),
+      dst: taggedDesc(dnnl, dst, DNNL.tag.nhwc, this.what),
+      srcIn: taggedDesc(dnnl, src, DNNL.tag.nhwc, this.what, this.inType),
+      dstIn: taggedDesc(dnnl, dst, DNNL.tag.nhwc, this.what, this.inType),
     };
   }
 
-  private descriptor(init: (desc: Uint8Array, anyWeights: Uint8Array) => number, kind: string) {
+  // `values` as the primitives read them: rounded to bfloat16 (into buffer `slot`) where `bf16`.
+  private input(values: Float32Array, slot: 0 | 1): Values {
+    return this.bf16 ? toBfloat16(this.dnnl, values, slot) : pinned(values);
+  }
+
+  private descriptor(
+    init: (desc: Uint8Array, anyWeights: Uint8Array) => number,
+    kind: string,
+    weightsType = this.inType,
+  ) {
     const g = this.g;
     const desc = new Uint8Array(DNNL.convDescBytes);
-    const anyWeights = taggedDesc(this.dnnl, [g.co, g.ci, g.kh, g.kw], DNNL.tag.any, this.what);
+    const shape = [g.co, g.ci, g.kh, g.kw];
+    const anyWeights = taggedDesc(this.dnnl, shape, DNNL.tag.any, this.what, weightsType);
     check(init(desc, anyWeights), `${kind} ${this.what}: descriptor`);
     return desc;
   }
@@ -100,7 +130,9 @@ export class ConvPlan {
     const reorder = gradient
       ? Primitive.reorder(this.dnnl, blocked, user, `filter-gradient reorder, ${this.what}`)
       : Primitive.reorder(this.dnnl, user, blocked, `filter reorder, ${this.what}`);
-    const weights = new Float32Array(Math.max(Math.ceil(op.bytes(query) / 4), 128));
+    const bytes = Math.max(op.bytes(query), 512);
+    const bf16 = this.bf16 && !gradient;
+    const weights = bf16 ? new Uint16Array(bytes / 2) : new Float32Array(Math.ceil(bytes / 4));
     return { op, reorder, weights };
   }
 
@@ -112,7 +144,7 @@ export class ConvPlan {
         d,
         DNNL.prop.forwardTraining,
         DNNL.convolutionDirect,
-        this.user.src,
+        this.user.srcIn,
         anyWeights,
         this.withBias ? this.user.bias : null,
         this.user.dst,
@@ -135,7 +167,7 @@ export class ConvPlan {
           DNNL.convolutionDirect,
           this.user.src,
           anyWeights,
-          this.user.dst,
+          this.user.dstIn,
           strides,
           left,
           right,
@@ -157,15 +189,16 @@ export class ConvPlan {
         this.dnnl.fn.dnnl_convolution_backward_weights_desc_init(
           d,
           DNNL.convolutionDirect,
-          this.user.src,
+          this.user.srcIn,
           anyWeights,
           null,
-          this.user.dst,
+          this.user.dstIn,
           strides,
           left,
           right,
         ),
       "filter-gradient",
+      DNNL.f32,
     );
     const op = Primitive.create(this.dnnl, desc, `filter-gradient ${this.what}`, hint);
     this.filterGradientImpl = op.implementation();
@@ -200,8 +233,8 @@ export class ConvPlan {
     const f = this.ensureForward();
     this.loadFilter(f, w, key);
     writeInto(out, (target) => {
-      const args: [number, Pointer, Float32Array][] = [
-        [DNNL.arg.src, ptr(this.user.src), pinned(x)],
+      const args: [number, Pointer, Values][] = [
+        [DNNL.arg.src, ptr(this.user.srcIn), this.input(x, 0)],
         [DNNL.arg.weights, f.op.md(DNNL.query.weights), f.weights],
         [DNNL.arg.dst, ptr(this.user.dst), target],
       ];
@@ -216,7 +249,7 @@ export class ConvPlan {
     this.loadFilter(b, w, key);
     writeInto(dx, (target) =>
       b.op.execute([
-        [DNNL.arg.diffDst, ptr(this.user.dst), pinned(dy)],
+        [DNNL.arg.diffDst, ptr(this.user.dstIn), this.input(dy, 0)],
         [DNNL.arg.weights, b.op.md(DNNL.query.weights), b.weights],
         [DNNL.arg.diffSrc, ptr(this.user.src), target],
       ]));
@@ -227,8 +260,8 @@ export class ConvPlan {
     const b = this.ensureBackwardWeights();
     if (b instanceof Float32Array) return filterGradientByColumns(this.dnnl, this.g, x, dy, dw, b);
     b.op.execute([
-      [DNNL.arg.src, ptr(this.user.src), pinned(x)],
-      [DNNL.arg.diffDst, ptr(this.user.dst), pinned(dy)],
+      [DNNL.arg.src, ptr(this.user.srcIn), this.input(x, 0)],
+      [DNNL.arg.diffDst, ptr(this.user.dstIn), this.input(dy, 1)],
       [DNNL.arg.diffWeights, b.op.md(DNNL.query.diffWeights), b.weights],
     ]);
     writeInto(dw, (target) =>
@@ -327,7 +360,7 @@ export function filterGradientByColumns(
     }
   }
   const taps = g.kh * g.kw * g.ci;
-  gemm(
+  product(
     dnnl,
     [true, false],
     [taps, g.co, g.n * g.oh * g.ow],
@@ -341,8 +374,30 @@ export function filterGradientByColumns(
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
 
 function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
-  const key = `${Object.values(g).join(",")}|${withBias}`;
-  return plans.get(key, () => new ConvPlan(dnnl, g, withBias));
+  const bf16 = currentPrecision() === "mixed_bfloat16";
+  const key = `${Object.values(g).join(",")}|${withBias}|${bf16}`;
+  return plans.get(key, () => new ConvPlan(dnnl, g, withBias, bf16));
+}
+
+/**
+ * {@link gemm} (c = op(a) · op(b) + beta · c) in the current precision: in mixed bfloat16, a and b
+ * are rounded to bfloat16 first and the products summed in float32.
+ */
+function product(
+  dnnl: Dnnl,
+  trans: [boolean, boolean],
+  mnk: [number, number, number],
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  what: string,
+  beta = 0,
+): void {
+  if (currentPrecision() !== "mixed_bfloat16") {
+    return gemm(dnnl, trans, mnk, a, b, c, what, 1, beta);
+  }
+  const [a16, b16] = [toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1)];
+  gemmBf16(dnnl, trans, mnk, a16, b16, c, what, 1, beta);
 }
 
 /** Conv2D (fused: FusedConv2D, with a bias and a ReLU) for NHWC float32; other cases on wasm. */
@@ -398,7 +453,7 @@ export function strided1x1ForwardByGemm(
   if (bias) repeatRows(bias, out);
   const what = `strided 1x1 convolution, ${describe(g)}`;
   const xs = pickPixels(x, g);
-  gemm(dnnl, [false, false], [pixels(g), g.co, g.ci], xs, filter, out, what, 1, bias ? 1 : 0);
+  product(dnnl, [false, false], [pixels(g), g.co, g.ci], xs, filter, out, what, bias ? 1 : 0);
 }
 
 // Whether the convolution is 1x1 without padding: a matrix product over the pixels it reads.
@@ -457,7 +512,7 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
     if (pointwise(g)) {
       // dx [pixels, ci] = dy [pixels, co] · filter [ci, co]ᵀ
       const what = `1x1 input gradient, ${describe(g)}`;
-      gemm(
+      product(
         dnnl,
         [false, true],
         [g.n * g.h * g.w, g.ci, g.co],
@@ -472,7 +527,7 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
       // dy · filterᵀ gives the gradient of the pixels read; the others get none
       const what = `strided 1x1 input gradient, ${describe(g)}`;
       const picked = buffer(1, pixels(g) * g.ci);
-      gemm(dnnl, [false, true], [pixels(g), g.ci, g.co], view(dy), view(filter), picked, what);
+      product(dnnl, [false, true], [pixels(g), g.ci, g.co], view(dy), view(filter), picked, what);
       const out = view(dx).fill(0);
       scatter(picked, out, [g.n, g.oh, g.ow, g.ci], [g.h, g.w], [g.sh, g.sw], [0, 0]);
       return dx;
@@ -495,14 +550,22 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
     if (pointwise(g)) {
       // dw [ci, co] = x [pixels, ci]ᵀ · dy [pixels, co]
       const what = `1x1 filter gradient, ${describe(g)}`;
-      gemm(dnnl, [true, false], [g.ci, g.co, g.n * g.h * g.w], view(x), view(dy), view(dw), what);
+      product(
+        dnnl,
+        [true, false],
+        [g.ci, g.co, g.n * g.h * g.w],
+        view(x),
+        view(dy),
+        view(dw),
+        what,
+      );
       return dw;
     }
     if (strided1x1(g)) {
       // dw [ci, co] = x's pixels read [pixels, ci]ᵀ · dy [pixels, co]
       const what = `strided 1x1 filter gradient, ${describe(g)}`;
       const xs = pickPixels(view(x), g);
-      gemm(dnnl, [true, false], [g.ci, g.co, pixels(g)], xs, view(dy), view(dw), what);
+      product(dnnl, [true, false], [g.ci, g.co, pixels(g)], xs, view(dy), view(dw), what);
       return dw;
     }
     plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));

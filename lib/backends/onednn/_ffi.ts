@@ -12,6 +12,7 @@ export const DNNL = {
   memoryDescBytes: 696,
   convDescBytes: 5976,
   maxDims: 12,
+  bf16: 2,
   f32: 3,
   binaryDescBytes: 2096,
   eltwiseDescBytes: 1416,
@@ -110,6 +111,25 @@ const SYMBOLS = {
   },
   // Row-major C = alpha * op(A) * op(B) + beta * C; transa/transb are the characters N or T.
   dnnl_sgemm: {
+    parameters: [
+      "u8",
+      "u8",
+      "i64",
+      "i64",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+      "buffer",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+    ],
+    result: "i32",
+  },
+  // The same with A and B in bfloat16 (16-bit values) and C in float32.
+  dnnl_gemm_bf16bf16f32: {
     parameters: [
       "u8",
       "u8",

@@ -9,8 +9,11 @@ export function descPointer(md: Uint8Array): Pointer {
   return Deno.UnsafePointer.of(md);
 }
 
+/** Values a primitive reads or writes: float32, or bfloat16 held as 16-bit integers. */
+export type Values = Float32Array | Uint16Array;
+
 /** One argument of an execution: the argument index, its memory descriptor, its values. */
-export type Argument = [number, Pointer, Float32Array];
+export type Argument = [number, Pointer, Values];
 
 /** The 12 int64 values oneDNN takes for dimensions, strides and paddings. */
 export function dims(values: readonly number[]): BigInt64Array {
@@ -19,8 +22,13 @@ export function dims(values: readonly number[]): BigInt64Array {
   return out;
 }
 
-/** A dense row-major memory descriptor of f32 values. */
-export function denseDesc(dnnl: Dnnl, shape: readonly number[], what: string): Uint8Array {
+/** A dense row-major memory descriptor of f32 values (or of `dataType`, a `DNNL` type). */
+export function denseDesc(
+  dnnl: Dnnl,
+  shape: readonly number[],
+  what: string,
+  dataType: number = DNNL.f32,
+): Uint8Array {
   const dense = shape.length === 0 ? [1] : shape;
   const strides: number[] = new Array(dense.length);
   let stride = 1;
@@ -34,7 +42,7 @@ export function denseDesc(dnnl: Dnnl, shape: readonly number[], what: string): U
       md,
       dense.length,
       dims(dense),
-      DNNL.f32,
+      dataType,
       dims(strides),
     ),
     `memory descriptor [${dense}] (${what})`,
@@ -42,11 +50,17 @@ export function denseDesc(dnnl: Dnnl, shape: readonly number[], what: string): U
   return md;
 }
 
-/** A memory descriptor with the given format tag (`DNNL.tag`). */
-export function taggedDesc(dnnl: Dnnl, shape: readonly number[], tag: number, what: string) {
+/** A memory descriptor with the given format tag (`DNNL.tag`), of f32 values or `dataType`. */
+export function taggedDesc(
+  dnnl: Dnnl,
+  shape: readonly number[],
+  tag: number,
+  what: string,
+  dataType: number = DNNL.f32,
+) {
   const md = new Uint8Array(DNNL.memoryDescBytes);
   check(
-    dnnl.fn.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag),
+    dnnl.fn.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), dataType, tag),
     `memory descriptor [${shape}] (${what})`,
   );
   return md;
@@ -57,9 +71,9 @@ export function taggedDesc(dnnl: Dnnl, shape: readonly number[], tag: number, wh
 const SMALL_BYTES = 256;
 
 /** `values` itself, or a copy at a stable address when it is small. */
-export function pinned(values: Float32Array): Float32Array {
+export function pinned<T extends Values>(values: T): T {
   if (values.byteLength > SMALL_BYTES) return values;
-  const copy = new Float32Array(SMALL_BYTES / 2);
+  const copy = new (values.constructor as new (length: number) => T)(SMALL_BYTES);
   copy.set(values);
   return copy;
 }
@@ -115,6 +129,42 @@ export function gemm(
         BigInt(n),
       ),
       what,
+    ), beta !== 0);
+}
+
+/**
+ * {@link gemm} with a and b in bfloat16 and c in float32 (oneDNN's gemm_bf16bf16f32): products
+ * of bfloat16 values summed in float32.
+ */
+export function gemmBf16(
+  dnnl: Dnnl,
+  [transA, transB]: [boolean, boolean],
+  [m, n, k]: [number, number, number],
+  a: Uint16Array,
+  b: Uint16Array,
+  c: Float32Array,
+  what: string,
+  alpha = 1,
+  beta = 0,
+): void {
+  writeInto(c, (target) =>
+    check(
+      dnnl.fn.dnnl_gemm_bf16bf16f32(
+        transA ? T : N,
+        transB ? T : N,
+        BigInt(m),
+        BigInt(n),
+        BigInt(k),
+        alpha,
+        pinned(a),
+        BigInt(transA ? m : k),
+        pinned(b),
+        BigInt(transB ? k : n),
+        beta,
+        target,
+        BigInt(n),
+      ),
+      `${what} (bfloat16)`,
     ), beta !== 0);
 }
 

@@ -19,6 +19,8 @@ import { chooseThreads, withWaitPolicy } from "./_threads.ts";
 import { registerBackend } from "./_backend.ts";
 import { ONEDNN_KERNELS } from "./_kernels.ts";
 
+export { bfloat16Support, currentPrecision, type Precision, setPrecision } from "./_bfloat16.ts";
+
 /** The operation families oneDNN runs here, in the order of its kernel table. */
 export const ONEDNN_FAMILIES: readonly string[] = [...new Set(ONEDNN_KERNELS.map((k) => k.family))];
 

@@ -1,0 +1,79 @@
+// Mixed precision as Keras's "mixed_bfloat16" policy names it, for the convolutions and matrix
+// products oneDNN runs: their inputs are rounded to bfloat16 (float32's sign, exponent and top 7
+// bits of mantissa) and their products summed in float32, into float32 results. Weights,
+// gradients, batch normalisation and the optimizer stay in float32, as Keras keeps them.
+//
+// It is worth it only where the CPU multiplies bfloat16 in hardware (AVX-512 BF16, AMX): oneDNN
+// would otherwise emulate it, slower than float32. `bfloat16Support` says whether this CPU does.
+import { check, DNNL, type Dnnl } from "./_ffi.ts";
+import { Cache, denseDesc, descPointer, pinned, Primitive } from "./_primitive.ts";
+
+/** The precisions of the convolutions and matrix products. */
+export type Precision = "float32" | "mixed_bfloat16";
+
+let precision: Precision = "float32";
+
+/** The precision convolutions and matrix products run in now. */
+export function currentPrecision(): Precision {
+  return precision;
+}
+
+/** Sets the precision of the convolutions and matrix products run after this call. */
+export function setPrecision(value: Precision): void {
+  precision = value;
+}
+
+/** Whether this CPU multiplies bfloat16 in hardware, and the flag that says so (Linux only). */
+export function bfloat16Support(
+  cpuinfo: string | null = readCpuinfo(),
+): { supported: boolean; why: string } {
+  if (cpuinfo === null) {
+    return { supported: false, why: "the CPU's flags cannot be read (/proc/cpuinfo)" };
+  }
+  const flags = new Set(cpuinfo.match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
+  for (const flag of ["amx_bf16", "avx512_bf16"]) {
+    if (flags.has(flag)) return { supported: true, why: `the CPU has ${flag}` };
+  }
+  return { supported: false, why: "the CPU has neither avx512_bf16 nor amx_bf16" };
+}
+
+function readCpuinfo(): string | null {
+  try {
+    return Deno.readTextFileSync("/proc/cpuinfo");
+  } catch {
+    return null;
+  }
+}
+
+// f32 -> bf16 reorders of dense arrays, by length; oneDNN rounds to nearest, ties to even.
+const reorders = new Cache<Primitive>(128, (p) => p.destroy());
+
+function reorder(dnnl: Dnnl, length: number): Primitive {
+  return reorders.get(String(length), () => {
+    const what = `bfloat16 rounding of ${length} values`;
+    const from = denseDesc(dnnl, [length], what);
+    const to = denseDesc(dnnl, [length], what, DNNL.bf16);
+    return Primitive.reorder(dnnl, descPointer(from), descPointer(to), what);
+  });
+}
+
+// Buffers the rounded values go to, reused (kernels run one at a time) and grown as needed.
+const slots: Uint16Array[] = [new Uint16Array(0), new Uint16Array(0)];
+
+/**
+ * `values` rounded to bfloat16, in buffer `slot` (0 or 1; the result stays valid until that slot
+ * is used again).
+ */
+export function toBfloat16(dnnl: Dnnl, values: Float32Array, slot: 0 | 1): Uint16Array {
+  const n = values.length;
+  // (at least 512 bytes: V8 may move smaller arrays between two calls)
+  if (slots[slot].length < Math.max(n, 256)) slots[slot] = new Uint16Array(Math.max(n, 256));
+  const out = slots[slot].subarray(0, n);
+  if (n === 0) return out;
+  const r = reorder(dnnl, n);
+  const from = r.md(DNNL.query.src);
+  const to = r.md(DNNL.query.dst);
+  check(from === null || to === null ? 2 : 0, "bfloat16 reorder descriptors");
+  r.execute([[DNNL.arg.from, from, pinned(values)], [DNNL.arg.to, to, slots[slot]]]);
+  return out;
+}

@@ -1,0 +1,161 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import * as tf from "@lib/tf.ts";
+import { type Data, onednn, randomData, relativeError, runOn } from "./_compare.ts";
+import {
+  bfloat16Support,
+  currentPrecision,
+  setPrecision,
+  toBfloat16,
+} from "@lib/backends/onednn/_bfloat16.ts";
+import { openDnnl } from "@lib/backends/onednn/_ffi.ts";
+import { useBackend } from "@lib/backends/mod.ts";
+
+const ignore = !onednn.available;
+const here = bfloat16Support();
+
+/** `values` rounded to bfloat16 (to nearest, ties to even), as float32. */
+function rounded(values: Float32Array): Float32Array {
+  const out = new Float32Array(values);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) {
+    const u = bits[i];
+    bits[i] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+  }
+  return out;
+}
+
+const roundedData = (d: Data): Data => ({ values: rounded(d.values), shape: d.shape });
+
+Deno.test("bfloat16Support reads the CPU's flags: AVX-512 BF16 or AMX, nothing else", () => {
+  const cpu = (flags: string) => `processor\t: 0\nflags\t\t: fpu sse2 ${flags}\n`;
+  assertEquals(bfloat16Support(cpu("avx2 fma avx512f avx512_bf16")), {
+    supported: true,
+    why: "the CPU has avx512_bf16",
+  });
+  assertEquals(bfloat16Support(cpu("avx512f amx_tile amx_bf16")).supported, true);
+  assertEquals(bfloat16Support(cpu("avx2 fma avx512f avx512_vnni")), {
+    supported: false,
+    why: "the CPU has neither avx512_bf16 nor amx_bf16",
+  });
+  // a flag that only contains the name does not count
+  assertEquals(bfloat16Support(cpu("avx512_bf16x")).supported, false);
+  assertEquals(bfloat16Support(null).supported, false);
+});
+
+Deno.test({
+  name: "toBfloat16 rounds to nearest, ties to even, as the bits say; subnormals become zero",
+  ignore: ignore || !here.supported,
+  fn() {
+    const values = new Float32Array([
+      1,
+      -2.5,
+      1 + 2 ** -8, // a tie between 1 and 1 + 2^-7: to the even one, 1
+      1 + 3 * 2 ** -8, // a tie: to 1 + 2^-6
+      1 + 2 ** -8 + 2 ** -20, // above the tie: up
+      3.4e38,
+      1e-40, // subnormal
+      Infinity,
+      -Infinity,
+      0,
+      ...randomData([300], 1).values,
+    ]);
+    const out = toBfloat16(openDnnl()!, values, 0);
+    const expected = new Uint32Array(rounded(values).buffer);
+    for (let i = 0; i < values.length; i++) {
+      const subnormal = values[i] !== 0 && Math.abs(values[i]) < 2 ** -126;
+      const bits = subnormal ? expected[i] >>> 31 << 15 : expected[i] >>> 16;
+      assertEquals(out[i], bits, `value ${i}: ${values[i]}`);
+    }
+  },
+});
+
+// [x shape, kernel, stride, padding, output channels]: each path of the convolutions on onednn: a
+// 3x3 primitive, a 1x1 of stride 1 (matrix products), a strided 1x1, a 7x7 stem and a 3x3 over 2x2
+// pixels (whose filter gradient may be im2col + a matrix product).
+const CASES: [[number, number, number, number], number, number, "same" | "valid", number][] = [
+  [[2, 6, 6, 16], 3, 1, "same", 16],
+  [[2, 5, 5, 32], 1, 1, "valid", 48],
+  [[2, 7, 7, 32], 1, 2, "valid", 16],
+  [[2, 16, 16, 3], 7, 2, "valid", 16],
+  [[2, 2, 2, 32], 3, 1, "same", 16],
+];
+
+for (const [shape, k, s, pad, co] of CASES) {
+  const name = `x ${shape}, ${k}x${k}, stride ${s}, ${pad}, ${co} out`;
+  Deno.test({
+    name: `mixed_bfloat16 convolutions on onednn compute on bfloat16 inputs in float32: ${name}`,
+    ignore: ignore || !here.supported,
+    async fn() {
+      const wShape: [number, number, number, number] = [k, k, shape[3], co];
+      const outShape = tf.tidy(() =>
+        tf.conv2d(tf.zeros(shape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, s, pad).shape
+      );
+      const data = [randomData(shape, 1), randomData(wShape, 2), randomData(outShape, 3)];
+      // the output, and the input and filter gradients of sum(output · dy)
+      const f = (x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor) => {
+        const conv = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad);
+        return [
+          conv(x, w),
+          ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, w]),
+        ];
+      };
+      const exact = await runOn("cpu", f, data.map(roundedData));
+      const float32 = await runOn("cpu", f, data);
+      setPrecision("mixed_bfloat16");
+      let actual;
+      try {
+        actual = await runOn("onednn", f, data);
+      } finally {
+        setPrecision("float32");
+      }
+      assertEquals(actual.leaked, 0, "tensors leaked");
+      ["output", "input gradient", "filter gradient"].forEach((label, i) => {
+        const error = relativeError(actual.values[i], exact.values[i]);
+        assert(error < 1e-5, `${label}: relative error ${error} to float32 on bfloat16 inputs`);
+        const rounding = relativeError(actual.values[i], float32.values[i]);
+        assert(
+          rounding > 1e-4 && rounding < 1e-2,
+          `${label}: relative error ${rounding} to float32, expected bfloat16's rounding`,
+        );
+      });
+    },
+  });
+}
+
+Deno.test({
+  name: "useBackend runs mixed_bfloat16 on onednn only where the CPU has it, and says so",
+  ignore,
+  async fn() {
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    try {
+      await useBackend("onednn", { log, precision: "mixed_bfloat16" });
+      if (here.supported) {
+        assertStringIncludes(lines[0], "convolutions and matrix products in mixed_bfloat16");
+        assertStringIncludes(lines[0], here.why);
+        assertEquals(currentPrecision(), "mixed_bfloat16");
+      } else {
+        assertStringIncludes(lines[0], `float32, not mixed_bfloat16: ${here.why}`);
+        assertEquals(currentPrecision(), "float32");
+      }
+      // asked again without it: float32
+      await useBackend("onednn", { log });
+      assertEquals(currentPrecision(), "float32");
+      assert(!lines[1].includes("bfloat16"), lines[1]);
+      await useBackend("cpu", { log, precision: "mixed_bfloat16" });
+      assertStringIncludes(lines[2], "float32: only onednn runs mixed_bfloat16");
+    } finally {
+      setPrecision("float32");
+      await tf.setBackend("cpu");
+    }
+  },
+});
+
+Deno.test("useBackend refuses an unknown precision, naming it", async () => {
+  await assertRejects(
+    () => useBackend("cpu", { log: null, precision: "bfloat16" }),
+    RangeError,
+    'Cannot use precision "bfloat16": expected one of float32, mixed_bfloat16',
+  );
+});
