@@ -2,6 +2,7 @@
 // tools/epoch_bench.ts: prints one JSON line with each epoch's seconds and their phases.
 //
 //   deno run -A tools/_epoch_run.ts --model=resnet50|baseline [--backend=onednn] [--epochs=3]
+//                                   [--precision=float32|mixed_bfloat16]
 //
 // The run: seedRandom(1), the notebook's recipe (lib/training/recipe.ts: the model compiled as the
 // notebook compiles it, its batch size, the batches seeded with 1) on the SIGNS files with the test
@@ -13,7 +14,7 @@
 // reported as finishSeconds). Gathering an epoch's mini-batches is also timed on its own before
 // training ("data", part of the steps).
 import * as tf from "../lib/tf.ts";
-import { useBackend } from "../lib/backends/mod.ts";
+import { backendReport, useBackend } from "../lib/backends/mod.ts";
 import { seedRandom } from "../lib/training/random.ts";
 import {
   disposeModel,
@@ -40,7 +41,7 @@ if (!["resnet50", "baseline"].includes(model)) throw new RangeError(`unknown mod
 if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`bad --epochs "${epochs}"`);
 
 seedRandom(1);
-await useBackend(backend, { log: null });
+await useBackend(backend, { log: null, precision: option("precision", "float32") });
 const data = await loadSignsDataset();
 const [xTrain, xTest] = [data.xTrainOrig, data.xTestOrig].map(normalizeImages);
 const [yTrain, yTest] = [data.yTrainOrig, data.yTestOrig].map((y) =>
@@ -87,6 +88,8 @@ function peakRssBytes(): number {
   return Deno.memoryUsage().rss;
 }
 let peakRss = peakRssBytes();
+// Each epoch's training loss: runs of the same seed and precision give the same ones.
+let losses: number[] = [];
 try {
   const options = recipeFitOptions(recipe, net, {
     epochs,
@@ -98,7 +101,7 @@ try {
       lastStep = performance.now();
     },
   });
-  await fitModel(net, xTrain, yTrain, {
+  const history = await fitModel(net, xTrain, yTrain, {
     ...options,
     onEpochEnd: [
       ...[options.onEpochEnd ?? []].flat().map(timed),
@@ -115,12 +118,14 @@ try {
     ],
   });
   finishSeconds = (performance.now() - epochStart) / 1000;
+  losses = history.loss.map((v) => Math.round(v * 1e4) / 1e4);
 } finally {
   await Deno.remove(folder, { recursive: true });
 }
 console.log(JSON.stringify({
   model,
   backend,
+  backendLine: backendReport().reason,
   epochs,
   batch: batchSize,
   phases: { ...phases, checkpoint: checkpoints },
@@ -129,6 +134,7 @@ console.log(JSON.stringify({
   flopsPerImage: modelFlops(net).trainingStep,
   finishSeconds: round(finishSeconds * 1000),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
+  losses,
 }));
 disposeModel(net);
 tf.dispose([xTrain, xTest, yTrain, yTest]);

@@ -5,6 +5,10 @@
 //                   [--epochs=3] [--baseline-epochs=5] [--pytorch=no]
 //   deno task bench --quick [--against=REV]
 //
+// A backend may name a precision after a colon: `--backends=onednn,onednn:mixed_bfloat16` times
+// float32 and mixed bfloat16 side by side (useBackend's `precision`; where the CPU lacks bfloat16
+// the run says so in its `backendLine` and runs float32).
+//
 // --quick answers "is this change faster?" in about five minutes: ResNet-50 on onednn, 2 rounds of
 // 3 epochs, no PyTorch. --against=REV runs REV's code (checked out in a temporary work tree) in
 // turn with this tree's, alternating which goes first, and prints each side's training seconds of
@@ -82,17 +86,21 @@ const run = async (command: string, args: string[]) =>
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 
-// Our run of `model` on `backend`, with the epoch runner and library of the tree at `root`.
-const ours = (model: string, backend: string, root = here) =>
-  run(Deno.execPath(), [
+// Our run of `model` on `backend` (a name, with a precision after a colon where it has one), with
+// the epoch runner and library of the tree at `root`.
+const ours = (model: string, backend: string, root = here) => {
+  const [name, precision] = backend.split(":");
+  return run(Deno.execPath(), [
     "run",
     "-A",
     `--config=${join(root, "deno.json")}`,
     join(root, "tools", "_epoch_run.ts"),
     `--model=${model}`,
-    `--backend=${backend}`,
+    `--backend=${name}`,
+    ...(precision ? [`--precision=${precision}`] : []),
     `--epochs=${epochsOf[model]}`,
   ]);
+};
 
 // A work tree of `revision` beside this one, with this tree's SIGNS files, removed at the end.
 async function otherTree(revision: string): Promise<{ root: string; commit: string }> {
