@@ -56,8 +56,10 @@ interface Direction {
 }
 
 /**
- * The primitives of one convolution geometry. With `bf16`, they read activations, their gradients
- * and filters rounded to bfloat16 and write float32 (mixed precision, _bfloat16.ts).
+ * The primitives of one convolution geometry. With `bf16`, the forward pass and the input
+ * gradient read activations, their gradients and filters rounded to bfloat16 and write float32
+ * (mixed precision, _bfloat16.ts); the filter gradient's primitive is always float32 (see
+ * convBackpropFilter).
  */
 export class ConvPlan {
   private readonly user: {
@@ -189,10 +191,10 @@ export class ConvPlan {
         this.dnnl.fn.dnnl_convolution_backward_weights_desc_init(
           d,
           DNNL.convolutionDirect,
-          this.user.srcIn,
+          this.user.src,
           anyWeights,
           null,
-          this.user.dstIn,
+          this.user.dst,
           strides,
           left,
           right,
@@ -255,13 +257,13 @@ export class ConvPlan {
       ]));
   }
 
-  /** dw (HWIO) = filter gradient of the convolution, from x and dy (NHWC). */
+  /** dw (HWIO) = filter gradient of the convolution, from x and dy (NHWC), in float32. */
   backwardWeightsInto(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
     const b = this.ensureBackwardWeights();
     if (b instanceof Float32Array) return filterGradientByColumns(this.dnnl, this.g, x, dy, dw, b);
     b.op.execute([
-      [DNNL.arg.src, ptr(this.user.srcIn), this.input(x, 0)],
-      [DNNL.arg.diffDst, ptr(this.user.dstIn), this.input(dy, 1)],
+      [DNNL.arg.src, ptr(this.user.src), pinned(x)],
+      [DNNL.arg.diffDst, ptr(this.user.dst), pinned(dy)],
       [DNNL.arg.diffWeights, b.op.md(DNNL.query.diffWeights), b.weights],
     ]);
     writeInto(dw, (target) =>
@@ -373,8 +375,12 @@ export function filterGradientByColumns(
 
 const plans = new Cache<ConvPlan>(256, (p) => p.destroy());
 
-function plan(dnnl: Dnnl, g: ConvGeometry, withBias: boolean): ConvPlan {
-  const bf16 = currentPrecision() === "mixed_bfloat16";
+function plan(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  withBias: boolean,
+  bf16 = currentPrecision() === "mixed_bfloat16",
+): ConvPlan {
   const key = `${Object.values(g).join(",")}|${withBias}|${bf16}`;
   return plans.get(key, () => new ConvPlan(dnnl, g, withBias, bf16));
 }
@@ -476,8 +482,9 @@ function strided1x1(g: ConvGeometry): boolean {
 /** Output pixels of the convolution. */
 const pixels = (g: ConvGeometry) => g.n * g.oh * g.ow;
 
-// Buffers of the strided 1x1 products, reused (kernels run one at a time) and grown as needed.
-const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+// Buffers of the strided 1x1 products (slots 0 and 1) and of the input windows of bfloat16 filter
+// gradients (slot 2), reused (kernels run one at a time) and grown as needed.
+const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
 
 function buffer(slot: number, size: number): Float32Array {
   if (buffers[slot].length < size) buffers[slot] = new Float32Array(size);
@@ -537,6 +544,13 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
   };
 }
 
+// In mixed bfloat16, filter gradients whose input windows fit in this many values are im2col +
+// oneDNN's bfloat16 matrix product; larger ones stay on the float32 primitive. oneDNN 2.6's
+// bfloat16 filter-gradient primitive is far slower than both on ResNet-50's small images (the
+// README gives the figures), and laying out the windows of the large ones costs more than the
+// bfloat16 product saves.
+const BFLOAT16_COLUMNS = 2 ** 21;
+
 /** Conv2DBackpropFilter; dilated convolutions and other layouts on wasm. */
 export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorInfo {
   return (args) => {
@@ -568,7 +582,12 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
       product(dnnl, [true, false], [g.ci, g.co, pixels(g)], xs, view(dy), view(dw), what);
       return dw;
     }
-    plan(dnnl, g, false).backwardWeightsInto(view(x), view(dy), view(dw));
+    if (currentPrecision() === "mixed_bfloat16" && columnCount(g) <= BFLOAT16_COLUMNS) {
+      const columns = buffer(2, columnCount(g));
+      filterGradientByColumns(dnnl, g, view(x), view(dy), view(dw), columns);
+      return dw;
+    }
+    plan(dnnl, g, false, false).backwardWeightsInto(view(x), view(dy), view(dw));
     return dw;
   };
 }

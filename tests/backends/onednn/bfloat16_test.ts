@@ -124,6 +124,35 @@ for (const [shape, k, s, pad, co] of CASES) {
 }
 
 Deno.test({
+  name: "mixed_bfloat16 leaves large filter gradients to the float32 primitive",
+  ignore: ignore || !here.supported,
+  async fn() {
+    // 4,147,200 values of input windows: more than the bfloat16 products take
+    const shape = [32, 15, 15, 64];
+    const wShape = [3, 3, 64, 16];
+    const data = [randomData(shape, 1), randomData([32, 15, 15, 16], 2)];
+    const f = (x: tf.Tensor, dy: tf.Tensor) => [
+      tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+        strides: [1, 1],
+        pad: "same",
+        dataFormat: "NHWC",
+        dilations: [1, 1],
+        filterShape: wShape,
+      }) as tf.Tensor,
+    ];
+    const float32 = await runOn("onednn", f, data);
+    setPrecision("mixed_bfloat16");
+    let mixed;
+    try {
+      mixed = await runOn("onednn", f, data);
+    } finally {
+      setPrecision("float32");
+    }
+    assertEquals(mixed.values[0], float32.values[0]);
+  },
+});
+
+Deno.test({
   name: "useBackend runs mixed_bfloat16 on onednn only where the CPU has it, and says so",
   ignore,
   async fn() {
