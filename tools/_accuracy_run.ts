@@ -15,7 +15,7 @@
 // held out: the model trains on the others and is validated on them, and the line reports the
 // held-out accuracy instead of any test figure, for choosing settings without the test set.
 import * as tf from "../lib/tf.ts";
-import { useBackend } from "../lib/backends/mod.ts";
+import { backendReport, useBackend } from "../lib/backends/mod.ts";
 import { setBatchNormMode } from "../lib/models/resnet.ts";
 import { seedRandom, shuffledIndices } from "../lib/training/random.ts";
 import seedrandom from "seedrandom";
@@ -107,6 +107,7 @@ console.log(JSON.stringify({
   initialization,
   seed,
   backend,
+  backendLine: backendReport().reason,
   epochs,
   trainImages: fitIndex.length,
   ...(holdout > 0 ? { heldOutImages: holdout } : {}),
