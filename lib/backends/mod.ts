@@ -102,12 +102,14 @@ const SELF_TESTS: Partial<Record<BackendName, (name: BackendName) => Promise<str
 };
 
 async function tryOnednn(context: ProbeContext): Promise<string> {
-  const { bfloat16Support, registerOnednnBackend, setPrecision } = await import("./onednn/mod.ts");
+  const { onednnBfloat16Support, registerOnednnBackend, setPrecision } = await import(
+    "./onednn/mod.ts"
+  );
   const status = await registerOnednnBackend();
   if (!status.available) throw new Error(status.reason);
   setPrecision("float32");
   if (context.precision === "float32") return status.reason;
-  const support = bfloat16Support();
+  const support = onednnBfloat16Support();
   if (!support.supported) {
     return `${status.reason}; float32, not mixed_bfloat16: ${support.why}`;
   }

@@ -3,8 +3,8 @@
 // bits of mantissa) and their products summed in float32, into float32 results. Weights,
 // gradients, batch normalisation and the optimizer stay in float32, as Keras keeps them.
 //
-// It is worth it only where the CPU multiplies bfloat16 in hardware (AVX-512 BF16, AMX): oneDNN
-// would otherwise emulate it, slower than float32. `bfloat16Support` says whether this CPU does.
+// It is worth it only where the CPU multiplies bfloat16 in hardware (AVX-512 BF16, AMX); oneDNN
+// 2.6 has no bfloat16 kernels below AVX-512. `bfloat16Support` says whether this CPU has them.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import { Cache, denseDesc, descPointer, pinned, Primitive } from "./_primitive.ts";
 
@@ -23,26 +23,31 @@ export function setPrecision(value: Precision): void {
   precision = value;
 }
 
-/** Whether this CPU multiplies bfloat16 in hardware, and the flag that says so (Linux only). */
-export function bfloat16Support(
-  cpuinfo: string | null = readCpuinfo(),
-): { supported: boolean; why: string } {
-  if (cpuinfo === null) {
-    return { supported: false, why: "the CPU's flags cannot be read (/proc/cpuinfo)" };
-  }
-  const flags = new Set(cpuinfo.match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
-  for (const flag of ["amx_bf16", "avx512_bf16"]) {
-    if (flags.has(flag)) return { supported: true, why: `the CPU has ${flag}` };
-  }
-  return { supported: false, why: "the CPU has neither avx512_bf16 nor amx_bf16" };
+// oneDNN's instruction sets (dnnl_cpu_isa_t): each one's mask holds the bits of those it extends.
+const ISA_NAMES: [number, string][] = [
+  [0x3e7, "AVX-512 with AMX"],
+  [0xe7, "AVX-512 with BF16"],
+  [0x67, "AVX-512 with VNNI"],
+  [0x27, "AVX-512"],
+  [0x7, "AVX2"],
+];
+const BFLOAT16_ISA = 0xe7;
+
+/**
+ * Whether oneDNN multiplies bfloat16 in hardware on this CPU (AVX-512 BF16, or AMX), from the
+ * instruction set its kernels use (`dnnl_get_effective_cpu_isa`, which `ONEDNN_MAX_CPU_ISA` can
+ * lower), with the reason in words.
+ */
+export function bfloat16Support(isa: number): { supported: boolean; why: string } {
+  const name = ISA_NAMES.find(([mask]) => (isa & mask) === mask)?.[1] ?? "older than AVX2";
+  return (isa & BFLOAT16_ISA) === BFLOAT16_ISA
+    ? { supported: true, why: `oneDNN runs ${name} here` }
+    : { supported: false, why: `oneDNN runs ${name} here, without bfloat16 multiplies` };
 }
 
-function readCpuinfo(): string | null {
-  try {
-    return Deno.readTextFileSync("/proc/cpuinfo");
-  } catch {
-    return null;
-  }
+/** {@linkcode bfloat16Support} of the library `dnnl` on this CPU. */
+export function bfloat16SupportOf(dnnl: Dnnl): { supported: boolean; why: string } {
+  return bfloat16Support(dnnl.fn.dnnl_get_effective_cpu_isa());
 }
 
 // f32 -> bf16 reorders of dense arrays, by length; oneDNN rounds to nearest, ties to even.

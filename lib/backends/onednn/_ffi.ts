@@ -235,6 +235,8 @@ const SYMBOLS = {
   dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
   dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
   dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
+  // The instruction set oneDNN's kernels use here (a dnnl_cpu_isa_t bit mask).
+  dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
 } as const;
 
 /** The opened library: its functions, a CPU engine and an in-order stream. */

@@ -18,6 +18,7 @@ import { openDnnl, openFailure, setOpenMpThreads } from "./_ffi.ts";
 import { chooseThreads, withWaitPolicy } from "./_threads.ts";
 import { registerBackend } from "./_backend.ts";
 import { ONEDNN_KERNELS } from "./_kernels.ts";
+import { bfloat16SupportOf } from "./_bfloat16.ts";
 
 export { bfloat16Support, currentPrecision, type Precision, setPrecision } from "./_bfloat16.ts";
 
@@ -31,6 +32,15 @@ function familyList(): string {
   const names = [...ONEDNN_FAMILIES];
   const last = names.pop();
   return names.length ? `${names.join(", ")} and ${last}` : String(last);
+}
+
+/**
+ * Whether oneDNN multiplies bfloat16 in hardware here (AVX-512 BF16 or AMX), and why (not); not
+ * supported where libdnnl cannot be opened.
+ */
+export function onednnBfloat16Support(): { supported: boolean; why: string } {
+  const dnnl = openDnnl();
+  return dnnl ? bfloat16SupportOf(dnnl) : { supported: false, why: openFailure() };
 }
 
 /** Whether the `onednn` backend could be registered, and why (not). */

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import * as tf from "@lib/tf.ts";
 import { type Data, onednn, randomData, relativeError, runOn } from "./_compare.ts";
+import { onednnBfloat16Support } from "@lib/backends/onednn/mod.ts";
 import {
   bfloat16Support,
   currentPrecision,
@@ -11,7 +12,7 @@ import { openDnnl } from "@lib/backends/onednn/_ffi.ts";
 import { useBackend } from "@lib/backends/mod.ts";
 
 const ignore = !onednn.available;
-const here = bfloat16Support();
+const here = onednnBfloat16Support();
 
 /** `values` rounded to bfloat16 (to nearest, ties to even), as float32. */
 function rounded(values: Float32Array): Float32Array {
@@ -26,20 +27,20 @@ function rounded(values: Float32Array): Float32Array {
 
 const roundedData = (d: Data): Data => ({ values: rounded(d.values), shape: d.shape });
 
-Deno.test("bfloat16Support reads the CPU's flags: AVX-512 BF16 or AMX, nothing else", () => {
-  const cpu = (flags: string) => `processor\t: 0\nflags\t\t: fpu sse2 ${flags}\n`;
-  assertEquals(bfloat16Support(cpu("avx2 fma avx512f avx512_bf16")), {
+Deno.test("bfloat16Support: oneDNN's AVX-512 BF16 or AMX, nothing older", () => {
+  assertEquals(bfloat16Support(0xe7), {
     supported: true,
-    why: "the CPU has avx512_bf16",
+    why: "oneDNN runs AVX-512 with BF16 here",
   });
-  assertEquals(bfloat16Support(cpu("avx512f amx_tile amx_bf16")).supported, true);
-  assertEquals(bfloat16Support(cpu("avx2 fma avx512f avx512_vnni")), {
+  assertEquals(bfloat16Support(0x3e7).supported, true);
+  assertEquals(bfloat16Support(0x67), {
     supported: false,
-    why: "the CPU has neither avx512_bf16 nor amx_bf16",
+    why: "oneDNN runs AVX-512 with VNNI here, without bfloat16 multiplies",
   });
-  // a flag that only contains the name does not count
-  assertEquals(bfloat16Support(cpu("avx512_bf16x")).supported, false);
-  assertEquals(bfloat16Support(null).supported, false);
+  assertEquals(bfloat16Support(0x27).supported, false);
+  assertEquals(bfloat16Support(0x7).why, "oneDNN runs AVX2 here, without bfloat16 multiplies");
+  // AVX2 with VNNI (0x407) has no bfloat16 multiplies either
+  assertEquals(bfloat16Support(0x407).supported, false);
 });
 
 Deno.test({
@@ -178,6 +179,27 @@ Deno.test({
       setPrecision("float32");
       await tf.setBackend("cpu");
     }
+  },
+});
+
+Deno.test({
+  name: "useBackend runs float32 where oneDNN is held to AVX2, and says why",
+  ignore,
+  async fn() {
+    const script = 'import { useBackend } from "@lib/backends/mod.ts"; ' +
+      'await useBackend("onednn", { precision: "mixed_bfloat16" });';
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      env: { ONEDNN_MAX_CPU_ISA: "AVX2", OMP_NUM_THREADS: "1", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert(out.success, text);
+    assertStringIncludes(
+      text,
+      "float32, not mixed_bfloat16: oneDNN runs AVX2 here, without bfloat16 multiplies",
+    );
   },
 });
 
