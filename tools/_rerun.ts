@@ -43,6 +43,16 @@ function kindOf(value: object): string {
   return Object.getPrototypeOf(value) === Object.prototype ? "container" : "other";
 }
 
+/**
+ * The number of tensors TF.js holds now (after the cell that ran last), then frees what `values`
+ * hold, as {@linkcode freeHeld} does.
+ */
+export function countThenFree(values: unknown[]): number {
+  const count = tensorCount();
+  freeHeld(values);
+  return count;
+}
+
 /** The number of tensors TF.js holds now. */
 export function tensorCount(): number {
   return tf.memory().numTensors;

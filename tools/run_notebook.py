@@ -16,6 +16,8 @@ learner re-runs cells, before the last (which frees everything); before each cel
 what the variables it declares held is freed (tools/_rerun.ts), as a re-run makes it unreachable.
 The number of tensors TF.js holds after each pass is printed, and the exit status is 1 when the
 second pass left more (or fewer) than the first: a function a cell calls leaks when called again.
+The cell named is the one from which on the second pass held more (or fewer) than the first pass
+ended with: the cell whose re-run made the difference.
 The executed notebook then holds the outputs of the second pass.
 """
 import argparse
@@ -185,6 +187,21 @@ def output_text(outputs):
     return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
 
 
+def leaking_cell(second_pass, first_count):
+    """The cell of the second pass (number, cell) from which on the tensor count stayed on the
+    side of the first pass's count where the pass ended: the one whose re-run gained (or freed)
+    the tensors that make the difference. `second_pass` holds [number, cell, count after it]."""
+    last = second_pass[-1][2]
+    side = (lambda count: count > first_count) if last > first_count else (
+        lambda count: count < first_count)
+    found = second_pass[-1]
+    for entry in reversed(second_pass):
+        if not side(entry[2]):
+            break
+        found = entry
+    return found[0], found[1]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("notebook")
@@ -225,9 +242,12 @@ def main():
             for number, cell, _ in first:
                 names = declared_names(cell.source)
                 free = " ".join(f"typeof {n} === 'undefined' ? undefined : {n}," for n in names)
-                second.append((number, cell, f"{helper}.freeHeld([{free}]);"))
+                second.append((number, cell, f"{helper}.countThenFree([{free}])"))
             steps = first + [(None, None, counts)] + second + [(None, None, counts)] + last
         tensor_counts = []
+        # The second pass's cells, each with the tensor count after it ran (the count before the
+        # next cell's variables are freed, or the pass's last count).
+        second_pass = []
 
         def execute(cell):
             cell.outputs = []
@@ -253,20 +273,27 @@ def main():
                 if problem is not None:
                     failed = (number, snippet, problem)
                     break
+                count = int(output_text(helper_cell.outputs).strip())
+                if second_pass:
+                    second_pass[-1][2] = count
                 if cell is None:
-                    tensor_counts.append(int(output_text(helper_cell.outputs).strip()))
-                    print(f"{name}: tensors after pass {len(tensor_counts)}: {tensor_counts[-1]}",
-                          flush=True)
+                    tensor_counts.append(count)
+                    print(f"{name}: tensors after pass {len(tensor_counts)}: {count}", flush=True)
                     continue
+                second_pass.append([number, cell, None])
             status, problem, seconds = execute(cell)
             print(f"{name}: cell {number}/{len(code_cells)} {status} ({seconds:.1f}s)", flush=True)
             if problem is not None:
                 failed = (number, cell.source, problem)
                 break
         if failed is None and len(tensor_counts) == 2 and tensor_counts[0] != tensor_counts[1]:
-            failed = (len(code_cells) - 1, code_cells[-2].source,
+            number, cell = leaking_cell(second_pass, tensor_counts[0])
+            more = tensor_counts[1] > tensor_counts[0]
+            failed = (number, cell.source,
                       f"the second pass left {tensor_counts[1]} tensors, the first "
-                      f"{tensor_counts[0]}: a cell leaks when run again")
+                      f"{tensor_counts[0]}; from this cell on, the second pass held "
+                      + ("more: a function it calls leaks when called again" if more else
+                         "fewer: a function it calls frees what an earlier cell still holds"))
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

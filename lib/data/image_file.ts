@@ -95,6 +95,8 @@ async function decodeFile(path: string): Promise<RgbImage> {
   let decoded: RgbImage;
   try {
     if (isJpeg(bytes)) {
+      // jpeg-js compares the frame header's (SOF's) height and width with maxResolutionInMP as
+      // it reads them, before it allocates anything for the image.
       const image = jpeg.decode(bytes, {
         useTArray: true,
         formatAsRGBA: false,

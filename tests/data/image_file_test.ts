@@ -191,3 +191,39 @@ Deno.test("readImage() refuses a PNG of more than 250 megapixels from its header
     await Deno.remove(path);
   }
 });
+
+// `jpeg` with the height and width of its frame header (SOF0, or SOF2 when `progressive`) set to
+// `height` and `width`: the bytes of a picture of that size as far as its header goes.
+function withFrameSize(jpeg: Uint8Array, height: number, width: number, progressive: boolean) {
+  const bytes = jpeg.slice();
+  const view = new DataView(bytes.buffer);
+  for (let at = 2; at + 9 < bytes.length; at += 2 + view.getUint16(at + 2)) {
+    if (view.getUint16(at) === 0xffc0) {
+      if (progressive) bytes[at + 1] = 0xc2;
+      view.setUint16(at + 5, height);
+      view.setUint16(at + 7, width);
+      return bytes;
+    }
+  }
+  throw new Error("no SOF0 segment");
+}
+
+Deno.test("readImage() refuses a JPEG of more than 250 megapixels from its frame header, before decoding", async () => {
+  const small = jpeg.encode({ width: 8, height: 8, data: new Uint8Array(256).fill(128) }, 90).data;
+  for (const progressive of [false, true]) {
+    // 20000x20000 pixels, as its header says; decoding them would take gigabytes and minutes.
+    const path = join(dir, `huge_${progressive ? "progressive" : "baseline"}.jpg`);
+    await Deno.writeFile(path, withFrameSize(small, 20000, 20000, progressive));
+    const started = performance.now();
+    const rss = Deno.memoryUsage().rss;
+    await assertRejects(
+      () => readImage(path),
+      RangeError,
+      `Cannot load image "${path}": it has more than 250 megapixels, the most this loader decodes`,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const grown = (Deno.memoryUsage().rss - rss) / 2 ** 20;
+    assert(seconds < 2, `refused after ${seconds.toFixed(1)} s`);
+    assert(grown < 100, `memory grew by ${grown.toFixed(0)} MB`);
+  }
+});

@@ -25,10 +25,15 @@ interface Output {
 const text = (value: unknown) => (Array.isArray(value) ? value.join("") : value);
 
 // Runs the runner with a temporary folder of its own, and checks that it leaves nothing there.
-async function runNotebook(fixture: string, out: string, extra: string[] = []) {
+async function runNotebook(
+  fixture: string,
+  out: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+) {
   const tmp = await Deno.makeTempDir({ prefix: "signs-runner-tmp-" });
   const result = await new Deno.Command(python, {
-    env: { TMPDIR: tmp },
+    env: { TMPDIR: tmp, ...env },
     args: [
       join(root, "tools", "run_notebook.py"),
       "--deno",
@@ -129,6 +134,37 @@ Deno.test({
       ["spinning\n"],
       [],
     ]);
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "run_notebook.py --twice fails when a cell leaks on its second run, naming the cell",
+  ignore: !haveJupyter,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "signs-runner-" });
+    // These cells print nothing late: a shorter wait for late outputs after each is enough.
+    const quick = { SIGNS_IOPUB_QUIET: "0.3" };
+    // Cell 3 calls a function that leaves one tensor behind each call (it lacks a tf.tidy).
+    const leaky = await runNotebook("runner_leak.ipynb", out, ["--twice"], quick);
+    assertEquals(leaky.code, 1, leaky.stderr);
+    const counts = [...leaky.stdout.matchAll(/tensors after pass \d: (\d+)/g)].map((m) => +m[1]);
+    assertEquals(counts.length, 2, leaky.stdout);
+    assertEquals(counts[1], counts[0] + 1, "one tensor left behind by the second run");
+    assertStringIncludes(
+      leaky.stderr,
+      `runner_leak: cell 3 failed: the second pass left ${counts[1]} tensors, the first ` +
+        `${counts[0]}; from this cell on, the second pass held more: a function it calls leaks ` +
+        "when called again\n--- cell 3 ---\nconst x = tf.ones([3, 4])",
+    );
+    // The same cells with the function's tensors freed by tf.tidy pass.
+    const clean = await runNotebook("runner_no_leak.ipynb", out, ["--twice"], quick);
+    assertEquals(clean.code, 0, clean.stderr);
+    const cleanCounts = [...clean.stdout.matchAll(/tensors after pass \d: (\d+)/g)].map((m) =>
+      +m[1]
+    );
+    assertEquals(cleanCounts.length, 2, clean.stdout);
+    assertEquals(cleanCounts[0], cleanCounts[1]);
     await Deno.remove(out, { recursive: true });
   },
 });

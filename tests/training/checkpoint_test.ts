@@ -16,6 +16,7 @@ import { convolutionalModel } from "@lib/models/baseline.ts";
 import { identityBlock } from "@lib/models/resnet.ts";
 import { seedRandom } from "@lib/training/random.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training/fit.ts";
+import { crashingAt, recordOf } from "./_crashes.ts";
 
 await tf.setBackend("cpu");
 
@@ -356,39 +357,8 @@ Deno.test("saveCheckpoint() refuses the current folder and the folders above it"
   model.dispose();
 });
 
-// Runs `save` with Deno.rename and Deno.remove failing at their `k`-th call, as a crash at that
-// moment would leave things (what the failed call would have done is not done).
-async function crashingAt(k: number, save: () => Promise<void>): Promise<boolean> {
-  const { rename, remove } = Deno;
-  let calls = 0;
-  const crash = () => {
-    if (++calls === k) throw new Error(`crash at call ${k}`);
-  };
-  Object.assign(Deno, {
-    rename: (...args: Parameters<typeof rename>) => (crash(), rename(...args)),
-    remove: (...args: Parameters<typeof remove>) => (crash(), remove(...args)),
-  });
-  try {
-    await save();
-    return false;
-  } catch (error) {
-    if (!(error as Error).message.startsWith("crash at call")) throw error;
-    return true;
-  } finally {
-    Object.assign(Deno, { rename, remove });
-  }
-}
-
 Deno.test("saveCheckpoint() keeps a good checkpoint through a crash at any step, and through two in a row", async () => {
   const model = convolutionalModel([8, 8, 3]);
-  const record = (epoch: number) => ({
-    epoch,
-    history: {
-      epoch: Array.from({ length: epoch }, (_, i) => i + 1),
-      loss: Array(epoch).fill(1),
-      accuracy: Array(epoch).fill(0),
-    },
-  });
   const epochOf = async (dir: string) => {
     const saved = await loadCheckpoint(dir);
     saved.model.dispose();
@@ -397,12 +367,12 @@ Deno.test("saveCheckpoint() keeps a good checkpoint through a crash at any step,
   for (let first = 1; first <= 6; first++) {
     for (let second = 0; second <= 6; second++) {
       const dir = newDir();
-      await saveCheckpoint(dir, model, record(1));
-      const crashed = await crashingAt(first, () => saveCheckpoint(dir, model, record(2)));
+      await saveCheckpoint(dir, model, recordOf(1));
+      const crashed = await crashingAt(first, () => saveCheckpoint(dir, model, recordOf(2)));
       const afterFirst = await epochOf(dir);
       assert([1, 2].includes(afterFirst), `crash at step ${first}: epoch ${afterFirst}`);
       if (!crashed || second === 0) continue;
-      await crashingAt(second, () => saveCheckpoint(dir, model, record(3)));
+      await crashingAt(second, () => saveCheckpoint(dir, model, recordOf(3)));
       const afterSecond = await epochOf(dir);
       assert(
         afterSecond >= afterFirst,

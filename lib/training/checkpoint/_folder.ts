@@ -1,6 +1,8 @@
 // The crash-safe folder swap: a checkpoint is written into a temporary folder beside its own and
-// renamed into place, the one it replaces kept aside until then; what an interrupted save left
-// behind is put right by the next save or load.
+// renamed into place, the one it replaces kept aside until then. A folder that cannot be renamed
+// (a mount point) is saved into instead: the temporary folder is made inside it, renamed to
+// `.checkpoint.next` once complete, and its files are then renamed into place one by one. What an
+// interrupted save left behind is put right by the next save, and read past by a load.
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { exists } from "../../util/fs.ts";
 import { INFO_FILE, MODEL_FILE, OWN_FILES, WEIGHTS_FILE } from "./_format.ts";
@@ -16,6 +18,42 @@ export function sideFolders(dir: string) {
   };
 }
 
+// The folders a save into `dir` uses inside it, when `dir` cannot be renamed: its temporary
+// ones, and the complete checkpoint whose files are being moved into place.
+function insideFolders(dir: string) {
+  return {
+    next: join(dir, ".checkpoint.next"),
+    temporary: join(dir, `.checkpoint.saving-${Deno.pid}-${Date.now()}`),
+    isTemporary: (name: string) => name.startsWith(".checkpoint.saving-"),
+  };
+}
+
+// A path as /proc/self/mountinfo writes it: space, tab, newline and backslash in octal escapes.
+function unescapeMountPath(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, code) => String.fromCharCode(parseInt(code, 8)));
+}
+
+/**
+ * Whether `dir` is an existing folder on which something is mounted: a file system of its own
+ * (its device differs from its parent's), or a bind mount, which Linux lists in
+ * `/proc/self/mountinfo` even on the parent's device.
+ */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const info = await Deno.stat(dir).catch(() => null);
+  if (!info?.isDirectory) return false;
+  const path = await Deno.realPath(dir);
+  if (info.dev !== (await Deno.stat(dirname(path))).dev) return true;
+  const table = await Deno.readTextFile("/proc/self/mountinfo").catch(() => "");
+  return table.split("\n").some((line) => unescapeMountPath(line.split(" ")[4] ?? "") === path);
+}
+
+/**
+ * Whether a save of the folder `dir` writes inside it rather than replacing it: `test` says so
+ * for a folder that cannot be renamed (a mount point). Tests replace `test`, so that this way of
+ * saving is checked where nothing can be mounted.
+ */
+export const savedInside: { test: (dir: string) => Promise<boolean> } = { test: isMountPoint };
+
 // The longest name a save keeps beside a folder NAME, beyond NAME itself:
 // `.NAME.saving-PID-TIME`, with a pid of up to 7 digits and a time of 13.
 const SIDE_NAME_EXTRA = ".".length + ".saving-".length + 7 + "-".length + 13;
@@ -25,20 +63,11 @@ const NAME_MAX = 255;
 /**
  * Where a save of `dir` writes: `dir` itself, or for a symbolic link the folder it points to, so
  * that the link stays and the checkpoint lands where it leads (on another disk, say). Refuses,
- * naming the folder, what no save could use: a name too long for the hidden folders a save keeps
- * beside it, a file where one of the folders above it should be, and a mount point (which cannot
- * be renamed).
+ * naming the folder, what no save could use: a file where one of the folders above it should be,
+ * and a name too long for the hidden folders a save keeps beside it (a mount point, saved into,
+ * keeps none there).
  */
 export async function savingPlace(dir: string): Promise<string> {
-  const bytes = new TextEncoder().encode(basename(resolve(dir))).length;
-  if (bytes + SIDE_NAME_EXTRA > NAME_MAX) {
-    throw new RangeError(
-      `Cannot save checkpoint "${dir}": its name is ${bytes} bytes long, and a save keeps ` +
-        `hidden folders beside it (".NAME.previous", ".NAME.saving-…") whose names would pass ` +
-        `the file system's limit of ${NAME_MAX} bytes; give a name of at most ` +
-        `${NAME_MAX - SIDE_NAME_EXTRA} bytes`,
-    );
-  }
   const file = await fileAbove(dir);
   if (file !== null) {
     throw new Error(`Cannot save checkpoint "${dir}": "${file}" is a file, not a folder`);
@@ -48,12 +77,14 @@ export async function savingPlace(dir: string): Promise<string> {
       `Cannot save checkpoint "${dir}": it is a symbolic link to a folder that does not exist`,
     );
   });
-  const info = await Deno.stat(place).catch(() => null);
-  const parent = await Deno.stat(dirname(resolve(place))).catch(() => null);
-  if (info?.isDirectory && parent && info.dev !== parent.dev) {
-    throw new Error(
-      `Cannot save checkpoint "${dir}": it is a mount point, which a save cannot replace; save ` +
-        `into a folder inside it, such as "${join(dir, "run")}"`,
+  if (await savedInside.test(place)) return place;
+  const bytes = new TextEncoder().encode(basename(resolve(place))).length;
+  if (bytes + SIDE_NAME_EXTRA > NAME_MAX) {
+    throw new RangeError(
+      `Cannot save checkpoint "${dir}": its name is ${bytes} bytes long, and a save keeps ` +
+        `hidden folders beside it (".NAME.previous", ".NAME.saving-…") whose names would pass ` +
+        `the file system's limit of ${NAME_MAX} bytes; give a name of at most ` +
+        `${NAME_MAX - SIDE_NAME_EXTRA} bytes`,
     );
   }
   return place;
@@ -84,9 +115,12 @@ export async function fileAbove(dir: string): Promise<string | null> {
   return null;
 }
 
-// The lock file of a checkpoint folder, beside it: `.NAME.lock`, holding the saving process's id.
-function lockFile(dir: string): string {
-  return join(dirname(dir), `.${basename(dir)}.lock`);
+// The lock file of a checkpoint folder, holding the saving process's id: `.NAME.lock` beside it,
+// or `.checkpoint.lock` inside a folder that is saved into.
+async function lockFile(dir: string): Promise<string> {
+  return (await savedInside.test(dir))
+    ? join(dir, ".checkpoint.lock")
+    : join(dirname(dir), `.${basename(dir)}.lock`);
 }
 
 // How many holders in this process each lock has (the callbacks and saves of one run share it).
@@ -109,7 +143,7 @@ async function processAlive(pid: number): Promise<boolean> {
  * that folder from here would interleave with its saves.
  */
 export async function otherSaver(dir: string): Promise<number | null> {
-  const pid = await lockHolder(lockFile(dir));
+  const pid = await lockHolder(await lockFile(dir));
   return pid !== null && pid !== Deno.pid && (await processAlive(pid)) ? pid : null;
 }
 
@@ -120,7 +154,7 @@ export async function otherSaver(dir: string): Promise<number | null> {
  * {@linkcode unlockFolder} as often as it was taken.
  */
 export async function lockFolder(dir: string, shownAs = dir): Promise<void> {
-  const path = lockFile(dir);
+  const path = await lockFile(dir);
   await Deno.mkdir(dirname(path), { recursive: true });
   for (let attempt = 0;; attempt++) {
     try {
@@ -144,7 +178,7 @@ export async function lockFolder(dir: string, shownAs = dir): Promise<void> {
 
 /** Gives back a lock taken with {@linkcode lockFolder}; the last holder removes the file. */
 export async function unlockFolder(dir: string): Promise<void> {
-  const path = lockFile(dir);
+  const path = await lockFile(dir);
   const count = (held.get(path) ?? 0) - 1;
   if (count > 0) {
     held.set(path, count);
@@ -163,10 +197,11 @@ async function saverAlive(name: string): Promise<boolean> {
 }
 
 /**
- * Refuses a `dir` that a checkpoint must not replace: the current folder or one holding it, a
- * file, or a folder with anything in it but a checkpoint's three files.
+ * Refuses a `dir` that a checkpoint must not be saved to: the current folder or one holding it, a
+ * file, or (unless the save goes `inside` it, leaving the rest alone) a folder with anything in it
+ * but a checkpoint's three files.
  */
-async function checkTarget(dir: string): Promise<void> {
+async function checkTarget(dir: string, inside: boolean): Promise<void> {
   const path = resolve(dir);
   const cwd = resolve(Deno.cwd());
   if (!relative(path, cwd).startsWith("..")) {
@@ -185,6 +220,7 @@ async function checkTarget(dir: string): Promise<void> {
   if (!info.isDirectory) {
     throw new Error(`Cannot save checkpoint "${dir}": it is a file, not a folder`);
   }
+  if (inside) return;
   const others: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (!OWN_FILES.has(entry.name) || !entry.isFile) others.push(entry.name);
@@ -200,52 +236,128 @@ async function checkTarget(dir: string): Promise<void> {
   }
 }
 
+// Removes the temporary folders in `folder` (those `isTemporary` names) of saves whose process
+// has ended.
+async function removeLeftovers(folder: string, isTemporary: (name: string) => boolean) {
+  for await (const entry of Deno.readDir(folder)) {
+    if (isTemporary(entry.name) && !(await saverAlive(entry.name))) {
+      await Deno.remove(join(folder, entry.name), { recursive: true });
+    }
+  }
+}
+
 /**
- * Puts back the state a complete save leaves: if a save stopped between moving the old checkpoint
- * aside and moving the new one in, the old one goes back; a checkpoint moved aside whose
- * replacement is complete is removed, and so are the temporary folders of saves whose process
- * has ended.
+ * Puts back the state a complete save beside `dir` leaves: if a save stopped between moving the
+ * old checkpoint aside and moving the new one in, the old one goes back; a checkpoint moved aside
+ * whose replacement is complete is removed, and so are the temporary folders of saves whose
+ * process has ended.
  */
-export async function recover(dir: string): Promise<void> {
+async function recover(dir: string): Promise<void> {
   const { previous, isTemporary } = sideFolders(dir);
   if (await exists(previous)) {
     if (await exists(dir)) await Deno.remove(previous, { recursive: true });
     else await Deno.rename(previous, dir);
   }
-  for await (const entry of Deno.readDir(dirname(dir))) {
-    if (isTemporary(entry.name) && !(await saverAlive(entry.name))) {
-      await Deno.remove(join(dirname(dir), entry.name), { recursive: true });
-    }
+  await removeLeftovers(dirname(dir), isTemporary);
+}
+
+// Moves the files of the complete checkpoint in `next` into `dir`, each replacing its namesake in
+// one rename (so that each file in `dir` is at any moment the old one or the new one, and those
+// still in `next` are new), then removes `next`.
+async function moveIn(next: string, dir: string): Promise<void> {
+  for (const name of OWN_FILES) {
+    if (await exists(join(next, name))) await Deno.rename(join(next, name), join(dir, name));
+  }
+  await Deno.remove(next, { recursive: true });
+}
+
+/**
+ * Puts back the state a complete save inside `dir` leaves: a checkpoint that was complete in
+ * `.checkpoint.next` has the rest of its files moved into place, and the temporary folders of
+ * saves whose process has ended are removed.
+ */
+async function recoverInside(dir: string): Promise<void> {
+  const { next, isTemporary } = insideFolders(dir);
+  if (await exists(next)) await moveIn(next, dir);
+  await removeLeftovers(dir, isTemporary);
+}
+
+/**
+ * The paths of the checkpoint saved at `dir`, by file name, or `null` when nothing is saved
+ * there. A save that stopped part-way is read as the next save would complete it, and nothing is
+ * changed: the checkpoint moved aside when `dir` itself is gone, and the files still waiting in
+ * `.checkpoint.next` inside it.
+ */
+export async function checkpointFiles(dir: string): Promise<Record<string, string> | null> {
+  const { previous } = sideFolders(dir);
+  const source = !(await exists(dir)) && (await exists(previous)) ? previous : dir;
+  if (!(await exists(source))) return null;
+  const { next } = insideFolders(source);
+  const files: Record<string, string> = {};
+  for (const name of OWN_FILES) {
+    const waiting = join(next, name);
+    files[name] = (await exists(waiting)) ? waiting : join(source, name);
+  }
+  return files;
+}
+
+// Writes the files of a snapshot and its record into the new folder `folder`. A snapshot already
+// written elsewhere is linked rather than written again where the file system allows (its files
+// are never changed in place, so two folders can share them).
+async function writeFiles(folder: string, snapshot: Snapshot, record: string): Promise<void> {
+  const weightsFile = join(folder, WEIGHTS_FILE);
+  const linked = snapshot.weightsAt !== undefined &&
+    await Deno.link(snapshot.weightsAt, weightsFile).then(() => true, () => false);
+  if (!linked) await Deno.writeFile(weightsFile, snapshot.weights);
+  await Deno.writeFile(join(folder, MODEL_FILE), snapshot.model);
+  await Deno.writeTextFile(join(folder, INFO_FILE), record);
+}
+
+// Saves by replacing `dir`: written into a temporary folder beside it, then renamed into place,
+// the checkpoint it replaces moved aside until then.
+async function saveBeside(dir: string, snapshot: Snapshot, record: string): Promise<void> {
+  await Deno.mkdir(dirname(dir), { recursive: true });
+  await recover(dir);
+  await checkTarget(dir, false);
+  const { previous, temporary } = sideFolders(dir);
+  await Deno.mkdir(temporary);
+  try {
+    await writeFiles(temporary, snapshot, record);
+    if (await exists(dir)) await Deno.rename(dir, previous);
+    await Deno.rename(temporary, dir);
+    await Deno.remove(previous, { recursive: true }).catch(() => {});
+  } catch (error) {
+    await Deno.remove(temporary, { recursive: true }).catch(() => {});
+    throw error;
   }
 }
 
-// Writes a snapshot and its record into `dir`: into a temporary folder beside it first, then
-// renamed into place, the checkpoint it replaces moved aside until then. A snapshot already
-// written elsewhere is linked rather than written again where the file system allows (its files
-// are never changed in place, so two folders can share them).
+// Saves into `dir`, which stays: written into a temporary folder inside it, renamed to
+// `.checkpoint.next` once complete, whose files then replace the checkpoint's one by one.
+// Nothing else in `dir` is touched.
+async function saveInside(dir: string, snapshot: Snapshot, record: string): Promise<void> {
+  await recoverInside(dir);
+  await checkTarget(dir, true);
+  const { next, temporary } = insideFolders(dir);
+  await Deno.mkdir(temporary);
+  try {
+    await writeFiles(temporary, snapshot, record);
+    await Deno.rename(temporary, next);
+  } catch (error) {
+    await Deno.remove(temporary, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  await moveIn(next, dir);
+}
+
+// Writes a snapshot and its record into `dir` (a place from `savingPlace`), replacing the folder,
+// or saving into it when it cannot be renamed, after the earlier writes of the same snapshot.
 export function writeCheckpoint(dir: string, snapshot: Snapshot, record: string): Promise<void> {
   const earlier = [...snapshot.writes];
   const write = (async () => {
     await Promise.allSettled(earlier);
-    await Deno.mkdir(dirname(dir), { recursive: true });
-    await recover(dir);
-    await checkTarget(dir);
-    const { previous, temporary } = sideFolders(dir);
-    await Deno.mkdir(temporary);
-    try {
-      const weightsFile = join(temporary, WEIGHTS_FILE);
-      const linked = snapshot.weightsAt !== undefined &&
-        await Deno.link(snapshot.weightsAt, weightsFile).then(() => true, () => false);
-      if (!linked) await Deno.writeFile(weightsFile, snapshot.weights);
-      await Deno.writeFile(join(temporary, MODEL_FILE), snapshot.model);
-      await Deno.writeTextFile(join(temporary, INFO_FILE), record);
-      if (await exists(dir)) await Deno.rename(dir, previous);
-      await Deno.rename(temporary, dir);
-      await Deno.remove(previous, { recursive: true }).catch(() => {});
-    } catch (error) {
-      await Deno.remove(temporary, { recursive: true }).catch(() => {});
-      throw error;
-    }
+    const save = (await savedInside.test(dir)) ? saveInside : saveBeside;
+    await save(dir, snapshot, record);
     snapshot.weightsAt = join(dir, WEIGHTS_FILE);
   })();
   snapshot.writes.push(write);

@@ -1,6 +1,5 @@
 // The files of a checkpoint folder: their names, the record in checkpoint.json, the model and
 // weights read back with their sizes and checksums checked.
-import { join } from "node:path";
 import xxhash from "xxhash-wasm";
 import * as tf from "../../tf.ts";
 import { type RandomState, randomState } from "../random.ts";
@@ -72,12 +71,12 @@ export async function digestOf(bytes: Uint8Array): Promise<FileDigest> {
   return { bytes: bytes.length, xxh64: hash.digest().toString(16).padStart(16, "0") };
 }
 
-// An IOHandler that reads a checkpoint's model and weights from a folder, checking them against
-// the digests in `expected` when given.
+// An IOHandler that reads a checkpoint's model and weights from `paths` (by file name), checking
+// them against the digests in `expected` when given; `name` is the folder named in errors.
 export function folderHandler(
-  dir: string,
+  paths: Record<string, string>,
   expected: Record<string, FileDigest> | undefined,
-  name = dir,
+  name: string,
 ): tf.io.IOHandler {
   const check = async (file: string, bytes: Uint8Array) => {
     const wanted = expected?.[file];
@@ -96,7 +95,7 @@ export function folderHandler(
     async load(): Promise<tf.io.ModelArtifacts> {
       let json: ModelJson;
       try {
-        const modelBytes = await Deno.readFile(join(dir, MODEL_FILE));
+        const modelBytes = await Deno.readFile(paths[MODEL_FILE]);
         await check(MODEL_FILE, modelBytes);
         json = JSON.parse(new TextDecoder().decode(modelBytes));
       } catch (error) {
@@ -115,7 +114,7 @@ export function folderHandler(
       );
       let bytes: Uint8Array;
       try {
-        bytes = await Deno.readFile(join(dir, WEIGHTS_FILE));
+        bytes = await Deno.readFile(paths[WEIGHTS_FILE]);
       } catch (error) {
         throw new Error(`Cannot load checkpoint "${name}": ${WEIGHTS_FILE} is ${describe(error)}`);
       }

@@ -1,8 +1,6 @@
 // Saving and loading a checkpoint folder.
-import { join } from "node:path";
 import * as tf from "../../tf.ts";
 import { registerBatchNormalization } from "../../layers/batch_norm.ts";
-import { exists } from "../../util/fs.ts";
 import { keepSoftmaxLogits } from "../_softmax_logits.ts";
 import { historyProblem } from "../fit.ts";
 import { randomStateProblem, restoreRandomState } from "../random.ts";
@@ -16,12 +14,12 @@ import {
   type SaveOptions,
 } from "./_format.ts";
 import {
+  checkpointFiles,
   fileAbove,
   lockFolder,
   otherSaver,
   placeOf,
   savingPlace,
-  sideFolders,
   unlockFolder,
   writeCheckpoint,
 } from "./_folder.ts";
@@ -38,11 +36,14 @@ export interface Checkpoint extends CheckpointInfo {
  * Saves a model (with its optimizer state, when compiled) and its training record into `dir`,
  * replacing the checkpoint there only once the new one is complete. The parent folder is created
  * if needed. Refuses (with an `Error` naming them) a folder that holds anything but a checkpoint,
- * the current folder, a folder under a file, a mount point, a name too long for the hidden
- * folders a save keeps beside it, a folder another process is saving into (whose lock file
- * `.NAME.lock` beside the folder names it; a lock left by a process that has ended is taken
- * over), and a history that is not of epochs 1 to `epoch`. A symbolic link is saved through: the
- * checkpoint replaces the folder it leads to, and the link stays.
+ * the current folder, a folder under a file, a name too long for the hidden folders a save keeps
+ * beside it, a folder another process is saving into (whose lock file `.NAME.lock` beside the
+ * folder names it; a lock left by a process that has ended is taken over), and a history that is
+ * not of epochs 1 to `epoch`. A symbolic link is saved through: the checkpoint replaces the
+ * folder it leads to, and the link stays. A mount point, which cannot be replaced, is saved into:
+ * its checkpoint files are replaced one by one from a complete copy kept inside it
+ * (`.checkpoint.next`), its lock is `.checkpoint.lock` inside it, and whatever else it holds
+ * (`lost+found`, your files) is left alone.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -65,8 +66,9 @@ export async function saveCheckpoint(
  * Loads a checkpoint written by {@linkcode saveCheckpoint}: the model, compiled with its saved
  * optimizer state, and its record. Throws an `Error` naming the folder, the file and what is wrong
  * when it is missing, incomplete or damaged: a record whose epoch and history disagree, a file
- * whose size or checksum is not the recorded one. If a save was interrupted between its two
- * renames, the previous checkpoint is used. Where the checkpoint recorded the state of the
+ * whose size or checksum is not the recorded one. A save interrupted part-way is read past
+ * without changing anything: the previous checkpoint is used if the new one was not yet complete,
+ * else the new one. Where the checkpoint recorded the state of the
  * generator of `seedRandom`, `Math.random` is put back there (see `CheckpointInfo.random`).
  * Refuses a folder that another running process is saving into, and a path under a file.
  */
@@ -86,16 +88,15 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
         `ends, or give this run a folder of its own`,
     );
   }
-  const { previous } = sideFolders(dir);
-  const source = !(await exists(dir)) && (await exists(previous)) ? previous : dir;
-  if (!(await exists(source))) {
+  const files = await checkpointFiles(dir);
+  if (files === null) {
     throw new Deno.errors.NotFound(
       `Cannot load checkpoint "${dir}": no such folder (nothing saved yet)`,
     );
   }
   let info: CheckpointInfo;
   try {
-    info = JSON.parse(await Deno.readTextFile(join(source, INFO_FILE)));
+    info = JSON.parse(await Deno.readTextFile(files[INFO_FILE]));
   } catch (error) {
     throw new Error(`Cannot load checkpoint "${dir}": ${INFO_FILE} is ${describe(error)}`);
   }
@@ -116,7 +117,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     );
   }
   registerBatchNormalization();
-  const model = await tf.loadLayersModel(folderHandler(source, info.files, dir));
+  const model = await tf.loadLayersModel(folderHandler(files, info.files, dir));
   keepSoftmaxLogits(model);
   if (info.random) restoreRandomState(info.random);
   return { ...info, model };
