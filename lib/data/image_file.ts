@@ -81,6 +81,10 @@ function pngToRgb(
 // phone photo. Decoding is the memory peak: the whole process reached 2.6 GB for a 108-megapixel
 // photo (about 24 bytes a pixel), so 250 megapixels needs about 6 GB.
 const MAX_MEGAPIXELS = 250;
+// What jpeg-js may allocate while decoding, in MB: 24 bytes a pixel of the largest photo. At 8
+// bytes a pixel it refused a 121-megapixel JPEG without chroma subsampling and a 210-megapixel
+// one with it, both within the pixel limit.
+const MAX_DECODE_MB = MAX_MEGAPIXELS * 24;
 
 async function decodeFile(path: string): Promise<RgbImage> {
   let bytes: Uint8Array;
@@ -101,7 +105,7 @@ async function decodeFile(path: string): Promise<RgbImage> {
         useTArray: true,
         formatAsRGBA: false,
         maxResolutionInMP: MAX_MEGAPIXELS,
-        maxMemoryUsageInMB: MAX_MEGAPIXELS * 8,
+        maxMemoryUsageInMB: MAX_DECODE_MB,
       });
       decoded = { width: image.width, height: image.height, rgb: image.data };
     } else if (hasPngSignature(bytes)) {
@@ -125,6 +129,12 @@ async function decodeFile(path: string): Promise<RgbImage> {
       throw new RangeError(
         `Cannot load image "${path}": it has more than ${MAX_MEGAPIXELS} megapixels, the most ` +
           `this loader decodes; scale it down first`,
+      );
+    }
+    if (message.includes("maxMemoryUsageInMB")) {
+      throw new RangeError(
+        `Cannot load image "${path}": decoding it would take more than ${MAX_DECODE_MB} MB; ` +
+          "scale it down first",
       );
     }
     throw new Error(`Cannot load image "${path}": the file is damaged (${message})`);
