@@ -25,7 +25,6 @@ import {
   descPointer as ptr,
   dims,
   gemm,
-  gemmBf16,
   pinned,
   Primitive,
   taggedDesc,
@@ -402,8 +401,7 @@ function product(
   if (currentPrecision() !== "mixed_bfloat16") {
     return gemm(dnnl, trans, mnk, a, b, c, what, 1, beta);
   }
-  const [a16, b16] = [toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1)];
-  gemmBf16(dnnl, trans, mnk, a16, b16, c, what, 1, beta);
+  gemm(dnnl, trans, mnk, toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1), c, what, 1, beta);
 }
 
 /** Conv2D (fused: FusedConv2D, with a bias and a ReLU) for NHWC float32; other cases on wasm. */

@@ -90,6 +90,26 @@ const STATUS = [
   "not required",
 ];
 
+// transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc
+const GEMM = {
+  parameters: [
+    "u8",
+    "u8",
+    "i64",
+    "i64",
+    "i64",
+    "f32",
+    "buffer",
+    "i64",
+    "buffer",
+    "i64",
+    "f32",
+    "buffer",
+    "i64",
+  ],
+  result: "i32",
+} as const;
+
 const SYMBOLS = {
   dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
   dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
@@ -110,43 +130,9 @@ const SYMBOLS = {
     result: "i32",
   },
   // Row-major C = alpha * op(A) * op(B) + beta * C; transa/transb are the characters N or T.
-  dnnl_sgemm: {
-    parameters: [
-      "u8",
-      "u8",
-      "i64",
-      "i64",
-      "i64",
-      "f32",
-      "buffer",
-      "i64",
-      "buffer",
-      "i64",
-      "f32",
-      "buffer",
-      "i64",
-    ],
-    result: "i32",
-  },
+  dnnl_sgemm: GEMM,
   // The same with A and B in bfloat16 (16-bit values) and C in float32.
-  dnnl_gemm_bf16bf16f32: {
-    parameters: [
-      "u8",
-      "u8",
-      "i64",
-      "i64",
-      "i64",
-      "f32",
-      "buffer",
-      "i64",
-      "buffer",
-      "i64",
-      "f32",
-      "buffer",
-      "i64",
-    ],
-    result: "i32",
-  },
+  dnnl_gemm_bf16bf16f32: GEMM,
   dnnl_pooling_v2_forward_desc_init: {
     parameters: [
       "buffer",

@@ -98,22 +98,28 @@ const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
 
 /**
  * Row-major c [m, n] = alpha · op(a) · op(b) + beta · c, op transposing where `trans` says,
- * through oneDNN's sgemm; `what` names the product in an error.
+ * through oneDNN's sgemm, or its gemm_bf16bf16f32 where a and b hold bfloat16 values (products of
+ * bfloat16 summed in float32); `what` names the product in an error.
  */
 export function gemm(
   dnnl: Dnnl,
   [transA, transB]: [boolean, boolean],
   [m, n, k]: [number, number, number],
-  a: Float32Array,
-  b: Float32Array,
+  a: Values,
+  b: Values,
   c: Float32Array,
   what: string,
   alpha = 1,
   beta = 0,
 ): void {
+  const bf16 = a instanceof Uint16Array;
+  if (bf16 !== b instanceof Uint16Array) {
+    throw new TypeError(`${what}: both factors must be float32 or both bfloat16`);
+  }
+  const product = bf16 ? dnnl.fn.dnnl_gemm_bf16bf16f32 : dnnl.fn.dnnl_sgemm;
   writeInto(c, (target) =>
     check(
-      dnnl.fn.dnnl_sgemm(
+      product(
         transA ? T : N,
         transB ? T : N,
         BigInt(m),
@@ -128,43 +134,7 @@ export function gemm(
         target,
         BigInt(n),
       ),
-      what,
-    ), beta !== 0);
-}
-
-/**
- * {@link gemm} with a and b in bfloat16 and c in float32 (oneDNN's gemm_bf16bf16f32): products
- * of bfloat16 values summed in float32.
- */
-export function gemmBf16(
-  dnnl: Dnnl,
-  [transA, transB]: [boolean, boolean],
-  [m, n, k]: [number, number, number],
-  a: Uint16Array,
-  b: Uint16Array,
-  c: Float32Array,
-  what: string,
-  alpha = 1,
-  beta = 0,
-): void {
-  writeInto(c, (target) =>
-    check(
-      dnnl.fn.dnnl_gemm_bf16bf16f32(
-        transA ? T : N,
-        transB ? T : N,
-        BigInt(m),
-        BigInt(n),
-        BigInt(k),
-        alpha,
-        pinned(a),
-        BigInt(transA ? m : k),
-        pinned(b),
-        BigInt(transB ? k : n),
-        beta,
-        target,
-        BigInt(n),
-      ),
-      `${what} (bfloat16)`,
+      bf16 ? `${what} (bfloat16)` : what,
     ), beta !== 0);
 }
 

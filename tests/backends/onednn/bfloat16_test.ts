@@ -27,6 +27,16 @@ function rounded(values: Float32Array): Float32Array {
 
 const roundedData = (d: Data): Data => ({ values: rounded(d.values), shape: d.shape });
 
+/** {@linkcode runOn} onednn in mixed_bfloat16, float32 again after. */
+async function onOnednnInMixedBfloat16(f: Parameters<typeof runOn>[1], data: Data[]) {
+  setPrecision("mixed_bfloat16");
+  try {
+    return await runOn("onednn", f, data);
+  } finally {
+    setPrecision("float32");
+  }
+}
+
 Deno.test("bfloat16Support: oneDNN's AVX-512 BF16 or AMX, nothing older", () => {
   assertEquals(bfloat16Support(0xe7), {
     supported: true,
@@ -103,13 +113,7 @@ for (const [shape, k, s, pad, co] of CASES) {
       };
       const exact = await runOn("cpu", f, data.map(roundedData));
       const float32 = await runOn("cpu", f, data);
-      setPrecision("mixed_bfloat16");
-      let actual;
-      try {
-        actual = await runOn("onednn", f, data);
-      } finally {
-        setPrecision("float32");
-      }
+      const actual = await onOnednnInMixedBfloat16(f, data);
       assertEquals(actual.leaked, 0, "tensors leaked");
       ["output", "input gradient", "filter gradient"].forEach((label, i) => {
         const error = relativeError(actual.values[i], exact.values[i]);
@@ -142,13 +146,7 @@ Deno.test({
       }) as tf.Tensor,
     ];
     const float32 = await runOn("onednn", f, data);
-    setPrecision("mixed_bfloat16");
-    let mixed;
-    try {
-      mixed = await runOn("onednn", f, data);
-    } finally {
-      setPrecision("float32");
-    }
+    const mixed = await onOnednnInMixedBfloat16(f, data);
     assertEquals(mixed.values[0], float32.values[0]);
   },
 });
