@@ -35,6 +35,7 @@ export {
   heatmap,
   type HeatmapOptions,
   type ImageGrid,
+  imagesOf,
   type ImageView,
   JUPYTER_DISPLAY,
   linePlot,

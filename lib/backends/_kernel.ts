@@ -58,3 +58,20 @@ export function shippedWasmKernel(kernelName: string): tf.KernelFunc {
   if (!kernel) throw new Error(`The wasm backend has no ${kernelName} kernel`);
   return kernel;
 }
+
+const shippedWebgpu = new Map<string, tf.KernelFunc>();
+
+/** Remembers TF.js's own webgpu kernel before the project replaces it, so it can still be called. */
+export function keepShippedWebgpuKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  if (!shippedWebgpu.has(kernelName)) shippedWebgpu.set(kernelName, kernelFunc);
+}
+
+/**
+ * TF.js's own `webgpu` kernel `kernelName`, also after the project replaced it: the replacements
+ * hand it the cases they do not cover.
+ */
+export function shippedWebgpuKernel(kernelName: string): tf.KernelFunc {
+  const kernel = shippedWebgpu.get(kernelName) ?? tf.getKernel(kernelName, "webgpu")?.kernelFunc;
+  if (!kernel) throw new Error(`The webgpu backend has no ${kernelName} kernel`);
+  return kernel;
+}

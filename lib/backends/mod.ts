@@ -89,6 +89,8 @@ async function tryWebgpu(context: ProbeContext): Promise<string> {
     );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
+  const { registerWebgpuTrainingKernels } = await import("./webgpu/mod.ts");
+  registerWebgpuTrainingKernels();
   await adaptSynchronousReads();
   return software
     ? `WebGPU on ${description}, a software adapter (it runs on the CPU: slow)`

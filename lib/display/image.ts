@@ -72,6 +72,38 @@ export function imageBytes(image: tf.Tensor, index?: number): RgbImage {
   return rgbBytes(image.dataSync(), shape, image.dtype);
 }
 
+/**
+ * The images of a [n, height, width, 3] batch as RGB bytes, each scaled as
+ * {@linkcode imageBytes} scales it, read with `await data()`: a batch computed on a backend that
+ * cannot read its results synchronously (webgpu under Deno) shows with
+ * `showImages(await imagesOf(batch))`. Does not dispose the batch.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import * as tf from "../tf.ts";
+ * const batch = tf.tensor4d([0, 0.5, 1, 0, 0, 0], [2, 1, 1, 3]);
+ * const images = await imagesOf(batch);
+ * assertEquals(images.map((image) => Array.from(image.data)), [[0, 128, 255], [0, 0, 0]]);
+ * batch.dispose();
+ * ```
+ */
+export async function imagesOf(batch: tf.Tensor): Promise<RgbImage[]> {
+  if (batch.rank !== 4 || batch.shape[3] !== 3) {
+    throw new TypeError(
+      `Cannot read images from a tensor of shape ${shapeText(batch.shape)}: ` +
+        "expected [n, height, width, 3]",
+    );
+  }
+  const values = await batch.data();
+  const [n, height, width] = batch.shape;
+  const size = height * width * 3;
+  return Array.from(
+    { length: n },
+    (_, i) => rgbBytes(values.subarray(i * size, (i + 1) * size), [height, width], batch.dtype),
+  );
+}
+
 // Values of 0..255 (int32, or any value above 1), or of 0..1 scaled to 0..255, as bytes.
 function rgbBytes(values: ArrayLike<number>, shape: number[], dtype: string): RgbImage {
   let max = 0;

@@ -13,6 +13,7 @@ export {
   classGallery,
   type ClassGalleryOptions,
   type ImageGrid,
+  imagesOf,
   type ImageView,
   type RgbImage,
   showImage,

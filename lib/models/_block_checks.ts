@@ -70,16 +70,18 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * Runs `block` on `test` in one batch-normalisation mode and reads its output. Never throws and
- * leaves nothing behind: the input, the output, every intermediate tensor and the weights of every
- * layer the block created are freed.
+ * Runs `block` on `test` in one batch-normalisation mode and reads its output with
+ * `await data()` (a backend may be unable to read a result synchronously: webgpu under Deno).
+ * Never rejects and leaves nothing behind: the input, the output, every intermediate tensor and
+ * the weights of every layer the block created are freed.
  */
-export function runBlock(block: Block, test: BlockTest, training: boolean): Outcome {
+export async function runBlock(block: Block, test: BlockTest, training: boolean): Promise<Outcome> {
   const variablesBefore = new Set(Object.keys(tf.engine().registeredVariables));
   const x = test.input();
+  let output: tf.Tensor | undefined;
   try {
     let returned: unknown;
-    const output = tf.tidy(() => {
+    output = tf.tidy(() => {
       returned = block(x, test.f, [...test.filters], {
         training,
         initializer: test.weights(),
@@ -88,16 +90,15 @@ export function runBlock(block: Block, test: BlockTest, training: boolean): Outc
       return returned instanceof tf.Tensor ? returned : undefined;
     });
     if (!output) return { kind: "not a tensor", what: describeValue(returned) };
-    const outcome: Outcome = {
+    return {
       kind: "tensor",
       shape: output.shape,
-      values: Float32Array.from(output.dataSync()),
+      values: Float32Array.from(await output.data()),
     };
-    if (output !== x) output.dispose();
-    return outcome;
   } catch (error) {
     return { kind: "threw", message: error instanceof Error ? error.message : String(error) };
   } finally {
+    if (output !== x) output?.dispose();
     x.dispose();
     const variables = tf.engine().registeredVariables;
     for (const name of Object.keys(variables)) {

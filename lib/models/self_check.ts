@@ -2,7 +2,9 @@
  * Checks for learners, like the course's graded cells: run your own identity block,
  * convolutional block or model against the reference and get a clear pass, or what differs
  * (expected beside actual) and, where it can be told, the likely mistake. A wrong answer never
- * throws, and a check leaves no tensors behind, whatever the block does.
+ * throws, and a check leaves no tensors behind, whatever the block does. The block checks read
+ * the outputs with `await data()`, so they run on every backend (webgpu under Deno cannot read
+ * a result synchronously) and are awaited: `await checkIdentityBlock(myIdentityBlock)`.
  *
  * A block is run on two tests, each with batch normalisation in inference and in training mode:
  *
@@ -32,6 +34,7 @@ import {
   type BlockTest,
   describeDifference,
   hints,
+  type Mistake,
   mistakenBlock,
   MISTAKES,
   runBlock,
@@ -115,7 +118,7 @@ function result(name: string, failures: string[], diagnosis: string[] = []): Che
  * import { assertEquals } from "@std/assert";
  * const x = courseTestInput();
  * assertEquals(x.shape, [3, 4, 4, 3]);
- * assertEquals(Array.from(new Set(x.dataSync())), [-1, 1, 3]);
+ * assertEquals(Array.from(new Set(await x.data())), [-1, 1, 3]);
  * x.dispose();
  * ```
  */
@@ -163,49 +166,50 @@ const CONVOLUTIONAL_TESTS: BlockTest[] = [
   },
 ];
 
-function checkBlock(
+async function checkBlock(
   name: string,
   kind: BlockKind,
   candidate: Block,
   reference: Block,
   tests: BlockTest[],
-): CheckResult {
-  const runs: BlockRun[] = tests.flatMap((test) =>
-    [false, true].map((training) => ({
-      test,
-      training,
-      expected: runBlock(reference, test, training),
-      actual: runBlock(candidate, test, training),
-    }))
-  );
+): Promise<CheckResult> {
+  const runs: BlockRun[] = [];
+  for (const test of tests) {
+    for (const training of [false, true]) {
+      const expected = await runBlock(reference, test, training);
+      const actual = await runBlock(candidate, test, training);
+      runs.push({ test, training, expected, actual });
+    }
+  }
   const failures = runs.flatMap((run) => {
     const difference = describeDifference(run.actual, run.expected);
     return difference ? [`${run.test.name} with training=${run.training}: ${difference}`] : [];
   });
   if (failures.length === 0) return result(name, []);
-  return result(name, failures, diagnose(kind, candidate, runs));
+  return result(name, failures, await diagnose(kind, candidate, runs));
 }
 
 // The likely mistake behind a failed block: weights not taken from the initializer (the outputs
 // change from run to run), one of the known mistakes (same outputs in every run), or hints.
-function diagnose(kind: BlockKind, candidate: Block, runs: BlockRun[]): string[] {
+async function diagnose(kind: BlockKind, candidate: Block, runs: BlockRun[]): Promise<string[]> {
   const first = runs[0];
-  if (!sameOutcome(runBlock(candidate, first.test, first.training), first.actual)) {
+  if (!sameOutcome(await runBlock(candidate, first.test, first.training), first.actual)) {
     return [
       "your block gives other outputs each time it runs on the same input: its convolutions " +
       "draw their own random weights; pass options.initializer as the kernelInitializer of " +
       "every convolution",
     ];
   }
-  const matches = MISTAKES.filter((mistake) =>
-    mistake.kinds.includes(kind) &&
-    runs.every((run) =>
-      sameOutcome(
-        runBlock(mistakenBlock(kind, mistake.departure), run.test, run.training),
-        run.actual,
-      )
-    )
-  );
+  const matches: Mistake[] = [];
+  for (const mistake of MISTAKES.filter((m) => m.kinds.includes(kind))) {
+    const block = mistakenBlock(kind, mistake.departure);
+    let same = true;
+    for (const run of runs) {
+      same = sameOutcome(await runBlock(block, run.test, run.training), run.actual);
+      if (!same) break;
+    }
+    if (same) matches.push(mistake);
+  }
   if (matches.length > 0) {
     const lines = matches.map((m) =>
       `your block gives the outputs of a block in which ${m.what}: ${m.fix}`
@@ -218,9 +222,18 @@ function diagnose(kind: BlockKind, candidate: Block, runs: BlockRun[]): string[]
 /**
  * Runs a learner's identity block on the course's test (f = 2, filters [4, 4, 3]) and on the
  * random test (f = 3, filters [3, 5, 4]), each with `training` false and true, and compares its
- * outputs with {@linkcode identityBlock}'s; a failure names the likely mistake.
+ * outputs with {@linkcode identityBlock}'s; a failure names the likely mistake. Resolves to the
+ * result once every output has been read; it never rejects.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { identityBlock } from "./resnet.ts";
+ * const check = await checkIdentityBlock(identityBlock);
+ * assert(check.passed);
+ * ```
  */
-export function checkIdentityBlock(candidate: BlockFunction): CheckResult {
+export function checkIdentityBlock(candidate: BlockFunction): Promise<CheckResult> {
   return checkBlock(
     "identity block",
     "identity",
@@ -234,9 +247,18 @@ export function checkIdentityBlock(candidate: BlockFunction): CheckResult {
  * Runs a learner's convolutional block on the course's test (f = 2, filters [2, 4, 6], s = 2)
  * and on the random test (f = 3, filters [4, 2, 5], s = 2), each with `training` false and true,
  * and compares its outputs with {@linkcode convolutionalBlock}'s; a failure names the likely
- * mistake.
+ * mistake. Resolves to the result once every output has been read; it never rejects.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { identityBlock } from "./resnet.ts";
+ * // The identity block in place of the convolutional one: no shortcut convolution, no stride.
+ * const check = await checkConvolutionalBlock(identityBlock);
+ * assertEquals(check.passed, false);
+ * ```
  */
-export function checkConvolutionalBlock(candidate: BlockFunction): CheckResult {
+export function checkConvolutionalBlock(candidate: BlockFunction): Promise<CheckResult> {
   return checkBlock(
     "convolutional block",
     "convolutional",

@@ -1,10 +1,11 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { decode } from "fast-png";
 import * as tf from "@lib/tf.ts";
 import { JUPYTER_DISPLAY } from "@lib/display/mod.ts";
 import {
   classGallery,
   imageBytes,
+  imagesOf,
   showImage,
   showImages,
   toPng,
@@ -37,6 +38,16 @@ Deno.test("imageBytes() scales 0..1 floats to bytes and accepts a leading batch 
   const wrong = tf.zeros([4, 4]);
   assertThrows(() => imageBytes(wrong), TypeError, "shape [4, 4]: expected [height, width, 3]");
   wrong.dispose();
+});
+
+Deno.test("imagesOf() gives every image of a batch as imageBytes() does, and rejects other shapes", async () => {
+  const batch = tf.randomUniform([3, 4, 5, 3], 0, 1, "float32", 1);
+  const images = await imagesOf(batch);
+  assertEquals(images.length, 3);
+  images.forEach((image, i) => assertEquals(image, imageBytes(batch, i)));
+  const grey = tf.zeros([2, 4, 4, 1]);
+  await assertRejects(() => imagesOf(grey), TypeError, "shape [2, 4, 4, 1]");
+  tf.dispose([batch, grey]);
 });
 
 Deno.test("upscale() repeats pixels and rejects a bad factor", () => {

@@ -129,19 +129,19 @@ const html = (value: object) =>
   (value as unknown as Record<symbol, () => Record<string, string>>)
     [JUPYTER_DISPLAY]()["text/html"];
 
-Deno.test("checkIdentityBlock() passes the reference and two correct learner's blocks", () => {
+Deno.test("checkIdentityBlock() passes the reference and two correct learner's blocks", async () => {
   for (const candidate of [identityBlock as BlockFunction, learnerBlock(), otherCorrectBlock]) {
-    const check = checkIdentityBlock(candidate);
+    const check = await checkIdentityBlock(candidate);
     assertEquals([check.failures, check.diagnosis], [[], []]);
     assertEquals(text(check), "✔ identity block: all tests passed");
   }
 });
 
-Deno.test("checkConvolutionalBlock() passes the reference and two correct learner's blocks", () => {
+Deno.test("checkConvolutionalBlock() passes the reference and two correct learner's blocks", async () => {
   for (
     const candidate of [convolutionalBlock as BlockFunction, learnerBlock(), otherCorrectBlock]
   ) {
-    const check = checkConvolutionalBlock(candidate);
+    const check = await checkConvolutionalBlock(candidate);
     assertEquals([check.failures, check.diagnosis], [[], []]);
   }
 });
@@ -175,9 +175,9 @@ for (const [mistake, kinds, words] of MISTAKES) {
     const [check, name] = kind === "identity"
       ? [checkIdentityBlock, "checkIdentityBlock"]
       : [checkConvolutionalBlock, "checkConvolutionalBlock"];
-    Deno.test(`${name}() fails a block with "${mistake}" and names it`, () => {
+    Deno.test(`${name}() fails a block with "${mistake}" and names it`, async () => {
       const before = tf.memory().numTensors;
-      const result = check(learnerBlock(mistake));
+      const result = await check(learnerBlock(mistake));
       assertEquals(tf.memory().numTensors, before);
       assert(!result.passed);
       assert(result.failures.length > 0);
@@ -191,14 +191,14 @@ for (const [mistake, kinds, words] of MISTAKES) {
   }
 }
 
-Deno.test("checkIdentityBlock() cannot tell F1 from F2 on the course's filters [4, 4, 3], but the random test can", () => {
-  const check = checkIdentityBlock(learnerBlock("f1 f2 swapped"));
+Deno.test("checkIdentityBlock() cannot tell F1 from F2 on the course's filters [4, 4, 3], but the random test can", async () => {
+  const check = await checkIdentityBlock(learnerBlock("f1 f2 swapped"));
   assert(check.failures.every((line) => line.startsWith("the random test")));
   assertStringIncludes(check.diagnosis.join(), "F1 and F2 are swapped");
 });
 
-Deno.test("checkConvolutionalBlock() shows expected beside actual, with the shape", () => {
-  const check = checkConvolutionalBlock(learnerBlock("no final relu"));
+Deno.test("checkConvolutionalBlock() shows expected beside actual, with the shape", async () => {
+  const check = await checkConvolutionalBlock(learnerBlock("no final relu"));
   assertStringIncludes(
     check.failures[0],
     "the course's test with training=false: ",
@@ -208,14 +208,14 @@ Deno.test("checkConvolutionalBlock() shows expected beside actual, with the shap
       check.failures[0],
     ),
   );
-  const stride = checkConvolutionalBlock(learnerBlock("no stride on shortcut"));
+  const stride = await checkConvolutionalBlock(learnerBlock("no stride on shortcut"));
   assertStringIncludes(stride.failures[0], "your function threw: ");
   assertStringIncludes(stride.diagnosis.join("\n"), "the shortcut's convolution has no stride s");
 });
 
-Deno.test("checkIdentityBlock() reports a block that throws or returns no tensor, and frees everything", () => {
+Deno.test("checkIdentityBlock() reports a block that throws or returns no tensor, and frees everything", async () => {
   const before = tf.memory().numTensors;
-  const threw = checkIdentityBlock((x) => {
+  const threw = await checkIdentityBlock((x) => {
     tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(x);
     throw new Error("not implemented");
   });
@@ -224,12 +224,12 @@ Deno.test("checkIdentityBlock() reports a block that throws or returns no tensor
     "the course's test with training=false: your function threw: not implemented",
   );
   assertEquals(threw.failures.length, 4);
-  const nothing = checkIdentityBlock((() => undefined) as unknown as BlockFunction);
+  const nothing = await checkIdentityBlock((() => undefined) as unknown as BlockFunction);
   assertStringIncludes(
     nothing.failures[0],
     "your function returned undefined, expected a tensor of shape (3, 4, 4, 3)",
   );
-  const wrongShape = checkIdentityBlock((x, _f, _filters, { initializer }) =>
+  const wrongShape = await checkIdentityBlock((x, _f, _filters, { initializer }) =>
     tf.layers.conv2d({ filters: 5, kernelSize: 2, kernelInitializer: initializer }).apply(
       x,
     ) as tf.Tensor
@@ -242,12 +242,12 @@ Deno.test("checkIdentityBlock() reports a block that throws or returns no tensor
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test("checkIdentityBlock() and checkConvolutionalBlock() leave no tensors behind, passing or failing", () => {
+Deno.test("checkIdentityBlock() and checkConvolutionalBlock() leave no tensors behind, passing or failing", async () => {
   const before = tf.memory().numTensors;
-  checkIdentityBlock(learnerBlock());
-  checkConvolutionalBlock(learnerBlock());
-  checkConvolutionalBlock(learnerBlock("middle valid"));
-  checkIdentityBlock(learnerBlock("own weights"));
+  await checkIdentityBlock(learnerBlock());
+  await checkConvolutionalBlock(learnerBlock());
+  await checkConvolutionalBlock(learnerBlock("middle valid"));
+  await checkIdentityBlock(learnerBlock("own weights"));
   assertEquals(tf.memory().numTensors, before);
 });
 
@@ -392,10 +392,10 @@ Deno.test("courseTestInput() is the course's X: images of -1, 1 and 3, owned by 
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test("checkIdentityBlock() of a block with the wrong output shape leaves no tensors behind", () => {
+Deno.test("checkIdentityBlock() of a block with the wrong output shape leaves no tensors behind", async () => {
   const before = tf.memory().numTensors;
   // A learner's block that forgot the last convolution's filters and never frees its layer.
-  const result = checkIdentityBlock((x) =>
+  const result = await checkIdentityBlock((x) =>
     tf.layers.conv2d({ filters: 6, kernelSize: 1 }).apply(x) as tf.Tensor
   );
   assertEquals(result.passed, false);
@@ -404,7 +404,7 @@ Deno.test("checkIdentityBlock() of a block with the wrong output shape leaves no
     "the output has shape (3, 4, 4, 6), expected (3, 4, 4, 3)",
   );
   // And one that throws half-way, its first layer built.
-  checkIdentityBlock((x) => {
+  await checkIdentityBlock((x) => {
     const y = tf.layers.conv2d({ filters: 6, kernelSize: 1 }).apply(x) as tf.Tensor;
     return tf.layers.add().apply([y, x]) as tf.Tensor;
   });

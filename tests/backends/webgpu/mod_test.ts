@@ -9,7 +9,7 @@ import * as tf from "@lib/tf.ts";
 import { backendReport, useBackend } from "@lib/backends/mod.ts";
 import { findWebgpuAdapter } from "@lib/backends/_webgpu.ts";
 import { selfTestTraining } from "@lib/backends/_self_test.ts";
-import { imageBytes, showImage } from "@lib/display/image.ts";
+import { imageBytes, imagesOf, showImage, showImages } from "@lib/display/image.ts";
 import { loadImage } from "@lib/data/image_file.ts";
 import { encode } from "fast-png";
 
@@ -154,6 +154,18 @@ Deno.test("a tensor made from values reads synchronously on webgpu after the GPU
   // the slice is computed on the GPU; the image comes from the batch's values instead
   assertEquals(Array.from(imageBytes(batch, 1).data), Array.from(values.subarray(3072)));
   tf.dispose([batch, sum]);
+});
+
+Deno.test("imagesOf() reads a batch computed on the GPU, which showImages() alone cannot show", async () => {
+  await useBackend("webgpu", { log: null });
+  // large enough to be computed on the GPU (TF.js computes small ones on the CPU)
+  const batch = tf.tidy(() => tf.mul(tf.ones([2, 16, 16, 3]), 0.5));
+  const error = assertThrows(() => showImages(batch), Error);
+  assertStringIncludes(error.message, "await tensor.data()");
+  const images = await imagesOf(batch);
+  assertEquals(images.map((image) => image.data[0]), [128, 128]);
+  assertEquals(showImages(images).images.length, 2);
+  batch.dispose();
 });
 
 Deno.test("loadImage() on webgpu gives a picture that shows, though it is resized on the GPU", async () => {
