@@ -14,9 +14,7 @@
 // a GPU's).
 import * as tf from "../lib/tf.ts";
 import { useBackend } from "../lib/backends/mod.ts";
-import { shippedWebgpuKernel } from "../lib/backends/_kernel.ts";
-import { convGeometry } from "../lib/backends/_conv_geometry.ts";
-import { sharedConv2DBackpropFilter, sharesSum } from "../lib/backends/webgpu/_conv.ts";
+import { FILTER_GRADIENT_KERNELS } from "../lib/backends/webgpu/mod.ts";
 import { RESNET50_RECIPE } from "../lib/training/recipe.ts";
 import { option } from "./_args.ts";
 
@@ -44,7 +42,8 @@ const SHAPES: [string, [number, number, number], number, number, "same" | "valid
 ];
 
 await useBackend("webgpu");
-const stock = shippedWebgpuKernel("Conv2DBackpropFilter");
+const stock = FILTER_GRADIENT_KERNELS.shipped();
+const sharedConv2DBackpropFilter = FILTER_GRADIENT_KERNELS.shared;
 
 // Milliseconds of one call of `kernel`, its result read with await data(); the values.
 async function timed(
@@ -95,9 +94,7 @@ for (const [layers, [h, w, ci], k, s, pad, co] of SHAPES) {
     sharedMs: Math.round(median(runs.shared)),
     ratio: Number((median(runs.shared) / median(runs.stock)).toFixed(3)),
     relativeDifference: Number((difference / largest).toExponential(2)),
-    registered: sharesSum(convGeometry(x.shape, [k, k, ci, co], { strides: s, pad })!)
-      ? "shared"
-      : "stock",
+    registered: FILTER_GRADIENT_KERNELS.registered(x.shape, [k, k, ci, co], { strides: s, pad }),
   };
   totals.stock += line.stockMs;
   totals.shared += line.sharedMs;

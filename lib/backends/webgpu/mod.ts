@@ -8,7 +8,11 @@
  *
  * @module
  */
+import * as tf from "../../tf.ts";
 import { registerWebgpuKernels, WEBGPU_KERNELS } from "./_kernels.ts";
+import { sharedConv2DBackpropFilter, sharesSum } from "./_conv.ts";
+import { shippedWebgpuKernel } from "../_kernel.ts";
+import { convGeometry } from "../_conv_geometry.ts";
 
 /** Names of the kernels {@linkcode registerWebgpuTrainingKernels} provides for `webgpu`. */
 export const WEBGPU_TRAINING_KERNELS: readonly string[] = WEBGPU_KERNELS.map((k) => k.name);
@@ -21,3 +25,21 @@ export const WEBGPU_TRAINING_KERNELS: readonly string[] = WEBGPU_KERNELS.map((k)
 export function registerWebgpuTrainingKernels(): number {
   return registerWebgpuKernels();
 }
+
+/**
+ * The two filter-gradient kernels on `webgpu`, for timing one against the other: TF.js's own
+ * (`shipped`, once `useBackend("webgpu")` has run) and this project's (`shared`), and which of
+ * them the registered kernel runs for the shapes and attributes of a convolution.
+ */
+export const FILTER_GRADIENT_KERNELS = {
+  shipped: (): tf.KernelFunc => shippedWebgpuKernel("Conv2DBackpropFilter"),
+  shared: sharedConv2DBackpropFilter as unknown as tf.KernelFunc,
+  registered(
+    xShape: readonly number[],
+    filterShape: readonly number[],
+    attrs: { strides: number; pad: "same" | "valid" },
+  ): "shared" | "shipped" {
+    const g = convGeometry([...xShape], [...filterShape], attrs);
+    return g && sharesSum(g) ? "shared" : "shipped";
+  },
+};
