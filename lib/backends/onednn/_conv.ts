@@ -19,6 +19,11 @@
 // gradient. There this module lays the input windows out as rows itself (im2col) and runs one
 // sgemm. Everywhere else the primitive is at least as fast as that lowering. The README gives the
 // figures measured for each of these choices.
+//
+// In mixed bfloat16 (_bfloat16.ts) the same paths read their inputs rounded to bfloat16: the
+// forward and input-gradient primitives, and the matrix products through gemm_bf16bf16f32. Filter
+// gradients are im2col + that product up to a size (BFLOAT16_COLUMNS), and the float32 primitive
+// above it.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
   Cache,
