@@ -119,8 +119,11 @@ Deno.test("saveCheckpoint() that fails part-way keeps the last good checkpoint",
   const { writeFile } = Deno;
   // The disk fills up half-way through the weights.
   Object.assign(Deno, {
-    writeFile: async (path: string | URL, data: Uint8Array) => {
-      await writeFile(path, data.subarray(0, data.length >> 1));
+    writeFile: async (path: string | URL, data: Uint8Array | ReadableStream<Uint8Array>) => {
+      const bytes = data instanceof Uint8Array
+        ? data
+        : new Uint8Array(await new Response(data).arrayBuffer());
+      await writeFile(path, bytes.subarray(0, bytes.length >> 1));
       throw new Error("disk full");
     },
   });

@@ -144,8 +144,11 @@ Deno.test("saveCheckpoint() into a folder that cannot be renamed keeps the last 
   await unmovable([dir], async () => {
     await saveCheckpoint(dir, model, recordOf(1));
     Object.assign(Deno, {
-      writeFile: async (path: string | URL, data: Uint8Array) => {
-        await writeFile(path, data.subarray(0, data.length >> 1));
+      writeFile: async (path: string | URL, data: Uint8Array | ReadableStream<Uint8Array>) => {
+        const bytes = data instanceof Uint8Array
+          ? data
+          : new Uint8Array(await new Response(data).arrayBuffer());
+        await writeFile(path, bytes.subarray(0, bytes.length >> 1));
         throw new Error("disk full");
       },
     });
