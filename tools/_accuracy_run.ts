@@ -95,9 +95,8 @@ setBatchNormMode(model, "inference");
 const recalibrated = await evaluateModel(model, xCheck, yCheck);
 const oneByOne = await predictClasses(model, xCheck, { batchSize: 1 });
 const photo = await loadImageIfPresent(myImagePath());
-const photoPrediction = photo
-  ? await predictImage(model, tf.tidy(() => tf.div(photo, 255)) as tf.Tensor3D)
-  : null;
+const scaledPhoto = photo ? tf.tidy(() => tf.div(photo, 255)) as tf.Tensor3D : null;
+const photoPrediction = scaledPhoto ? await predictImage(model, scaledPhoto) : null;
 
 const jumps = history.loss.slice(1).map((loss, i) => loss - history.loss[i]);
 const what = holdout > 0 ? "heldOut" : "test";
@@ -131,5 +130,6 @@ console.log(JSON.stringify({
 }));
 tf.dispose([xAll, yAll, xFit, yFit, xCheck, yCheck]);
 photo?.dispose();
+scaledPhoto?.dispose();
 data.dispose();
 disposeModel(model);
