@@ -26,6 +26,29 @@ export async function crashingAt(k: number, save: () => Promise<void>): Promise<
   }
 }
 
+/**
+ * Runs `save` with the disk filling up half-way through the first file it writes with
+ * Deno.writeFile (an array, or a stream as the weights are written): half the bytes land, then
+ * the write fails with "disk full".
+ */
+export async function diskFullHalfway<T>(save: () => Promise<T>): Promise<T> {
+  const { writeFile } = Deno;
+  Object.assign(Deno, {
+    writeFile: async (path: string | URL, data: Uint8Array | ReadableStream<Uint8Array>) => {
+      const bytes = data instanceof Uint8Array
+        ? data
+        : new Uint8Array(await new Response(data).arrayBuffer());
+      await writeFile(path, bytes.subarray(0, bytes.length >> 1));
+      throw new Error("disk full");
+    },
+  });
+  try {
+    return await save();
+  } finally {
+    Object.assign(Deno, { writeFile });
+  }
+}
+
 /** The record of a run of `epoch` epochs, for saving. */
 export function recordOf(epoch: number) {
   return {

@@ -14,7 +14,7 @@ import {
 import { savedInside } from "@lib/training/checkpoint/_folder.ts";
 import { convolutionalModel } from "@lib/models/baseline.ts";
 import { compileModel, disposeModel, fitModel } from "@lib/training/fit.ts";
-import { crashingAt, recordOf } from "../_crashes.ts";
+import { crashingAt, diskFullHalfway, recordOf } from "../_crashes.ts";
 
 await tf.setBackend("cpu");
 
@@ -140,23 +140,13 @@ Deno.test("saveCheckpoint() into a folder that cannot be renamed keeps a good ch
 Deno.test("saveCheckpoint() into a folder that cannot be renamed keeps the last checkpoint when a write fails", async () => {
   const dir = await diskFolder();
   const model = convolutionalModel([8, 8, 3]);
-  const { writeFile } = Deno;
   await unmovable([dir], async () => {
     await saveCheckpoint(dir, model, recordOf(1));
-    Object.assign(Deno, {
-      writeFile: async (path: string | URL, data: Uint8Array | ReadableStream<Uint8Array>) => {
-        const bytes = data instanceof Uint8Array
-          ? data
-          : new Uint8Array(await new Response(data).arrayBuffer());
-        await writeFile(path, bytes.subarray(0, bytes.length >> 1));
-        throw new Error("disk full");
-      },
-    });
-    try {
-      await assertRejects(() => saveCheckpoint(dir, model, recordOf(2)), Error, "disk full");
-    } finally {
-      Object.assign(Deno, { writeFile });
-    }
+    await assertRejects(
+      () => diskFullHalfway(() => saveCheckpoint(dir, model, recordOf(2))),
+      Error,
+      "disk full",
+    );
   });
   assertEquals(await epochOf(dir), 1);
   assertEquals(names(dir), DISK_AFTER_SAVE, "the temporary folder is removed");
