@@ -5,7 +5,7 @@
 //
 // It is worth it only where the CPU multiplies bfloat16 in hardware (AVX-512 BF16, AMX); oneDNN
 // 2.6 has no bfloat16 kernels below AVX-512. `bfloat16Support` says whether this CPU has them.
-import { check, DNNL, type Dnnl } from "./_ffi.ts";
+import { DNNL, type Dnnl } from "./_ffi.ts";
 import { Cache, denseDesc, descPointer, pinned, Primitive } from "./_primitive.ts";
 
 /** The precisions of the convolutions and matrix products. */
@@ -76,9 +76,9 @@ export function toBfloat16(dnnl: Dnnl, values: Float32Array, slot: 0 | 1): Uint1
   const out = slots[slot].subarray(0, n);
   if (n === 0) return out;
   const r = reorder(dnnl, n);
-  const from = r.md(DNNL.query.src);
-  const to = r.md(DNNL.query.dst);
-  check(from === null || to === null ? 2 : 0, "bfloat16 reorder descriptors");
-  r.execute([[DNNL.arg.from, from, pinned(values)], [DNNL.arg.to, to, slots[slot]]]);
+  r.execute([
+    [DNNL.arg.from, r.md(DNNL.query.src), pinned(values)],
+    [DNNL.arg.to, r.md(DNNL.query.dst), slots[slot]],
+  ]);
   return out;
 }
