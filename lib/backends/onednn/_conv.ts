@@ -20,18 +20,29 @@
 // sgemm. Everywhere else the primitive is at least as fast as that lowering. The README gives the
 // figures measured for each of these choices.
 //
+// 3x3 convolutions of stride 1 over at least 8x8 output pixels run oneDNN's Winograd kernels
+// (F(4x4, 3x3)) where the CPU has them (oneDNN 2.6: AVX-512), in all three directions: fewer
+// multiplications than a direct convolution. They read and write activations in a blocked layout
+// of oneDNN's choice, so the NHWC tensors are reordered in and out around them; an output gradient
+// reordered for the input gradient is kept for the filter gradient that follows it, and the
+// forward pass and the input gradient share one copy of the filter. Over ResNet-50's 4x4 pixels
+// those reorders cost what the kernels save, and over 2x2 most of each tile is padding. The
+// README gives the figures.
+//
 // In mixed bfloat16 (_bfloat16.ts) the same paths read their inputs rounded to bfloat16: the
 // forward and input-gradient primitives, and the matrix products through gemm_bf16bf16f32. Filter
 // gradients are im2col + that product up to a size (BFLOAT16_COLUMNS), and the float32 primitive
 // above it.
 import { check, DNNL, type Dnnl } from "./_ffi.ts";
 import {
+  alignedFloats,
   Cache,
   descPointer as ptr,
   dims,
   gemm,
   pinned,
   Primitive,
+  sameDesc,
   taggedDesc,
   type Values,
   writeInto,
@@ -50,14 +61,92 @@ function describe(g: ConvGeometry): string {
     `strides [${g.sh}, ${g.sw}], pads [${g.top}, ${g.left}, ${g.bottom}, ${g.right}]`;
 }
 
+/**
+ * A filter in a primitive's weights layout, and the filter whose values it holds (`key`: forward
+ * and input gradient only). Two directions with the same layout share one.
+ */
+interface FilterCopy {
+  weights: Values;
+  key?: object;
+}
+
 /** A convolution primitive with its weights in oneDNN's layout, and the reorder between them. */
 interface Direction {
   op: Primitive;
   reorder: Primitive;
-  weights: Values;
-  // The filter whose values `weights` holds (forward and input gradient only).
-  filterKey?: object;
+  filter: FilterCopy;
+  // Winograd: the activations the primitive reads and writes, in its blocked layouts.
+  blocked?: { src?: Blocked; dst?: Blocked; diffDst?: Blocked; diffSrc?: Blocked };
 }
+
+// Buffers of activations in a Winograd primitive's blocked layout (see `buffer` below): what it
+// reads, what it writes, and a gradient kept from the input gradient for the filter gradient.
+const enum Slot {
+  Input = 3,
+  Output = 4,
+  Gradient = 5,
+}
+
+/** An activation in a primitive's blocked layout, and the reorder between it and NHWC. */
+class Blocked {
+  private readonly reorder: Primitive;
+  private readonly floats: number;
+
+  constructor(
+    readonly dnnl: Dnnl,
+    private readonly user: Uint8Array,
+    readonly md: Pointer,
+    inward: boolean,
+    private readonly slot: Slot,
+    what: string,
+  ) {
+    const [from, to] = inward ? [ptr(user), md] : [md, ptr(user)];
+    this.reorder = Primitive.reorder(dnnl, from, to, `activation reorder, ${what}`);
+    this.floats = Math.ceil(Number(dnnl.fn.dnnl_memory_desc_get_size(md)) / 4);
+  }
+
+  /** The slot's buffer, sized for this layout. */
+  get values(): Float32Array {
+    return buffer(this.slot, this.floats);
+  }
+
+  /** `values` (NHWC) reordered into the slot's buffer, which it returns. */
+  from(values: Float32Array): Float32Array {
+    const into = this.values;
+    this.reorder.execute([[DNNL.arg.from, ptr(this.user), pinned(values)], [
+      DNNL.arg.to,
+      this.md,
+      into,
+    ]]);
+    return into;
+  }
+
+  /** The slot's buffer reordered into `out` (NHWC). */
+  into(out: Float32Array): void {
+    writeInto(out, (target) =>
+      this.reorder.execute([[DNNL.arg.from, this.md, this.values], [
+        DNNL.arg.to,
+        ptr(this.user),
+        target,
+      ]]));
+  }
+
+  /** Whether `other` has the same layout. */
+  sameLayout(other: Blocked): boolean {
+    return sameDesc(this.md, other.md);
+  }
+
+  destroy(): void {
+    this.reorder.destroy();
+  }
+}
+
+// The gradient held in Slot.Gradient: the plan that reordered it, the tensor it came from, and its
+// layout.
+let keptGradient: { plan: ConvPlan; key: object; layout: Blocked } | undefined;
+
+// Winograd's kernels are used from this many output pixels per image (8x8) up.
+const WINOGRAD_MIN_PIXELS = 64;
 
 /**
  * The primitives of one convolution geometry. With `bf16`, the forward pass and the input
@@ -74,8 +163,15 @@ export class ConvPlan {
     // What the primitives read: src and dst (as the output's gradient) in bfloat16 where `bf16`.
     srcIn: Uint8Array;
     dstIn: Uint8Array;
+    // Winograd's activations: the layout is oneDNN's choice.
+    anySrc: Uint8Array;
+    anyDst: Uint8Array;
   };
   private readonly inType: number;
+  // Whether the forward pass tries Winograd's kernels, and whether the forward pass has them.
+  private readonly winogradWanted: boolean;
+  private winograd = false;
+  private biasCopy?: Float32Array;
   private readonly what: string;
   private forward?: Direction;
   private backwardData?: Direction;
@@ -102,7 +198,11 @@ export class ConvPlan {
       dst: taggedDesc(dnnl, dst, DNNL.tag.nhwc, this.what),
       srcIn: taggedDesc(dnnl, src, DNNL.tag.nhwc, this.what, this.inType),
       dstIn: taggedDesc(dnnl, dst, DNNL.tag.nhwc, this.what, this.inType),
+      anySrc: taggedDesc(dnnl, src, DNNL.tag.any, this.what),
+      anyDst: taggedDesc(dnnl, dst, DNNL.tag.any, this.what),
     };
+    this.winogradWanted = !bf16 && g.kh === 3 && g.kw === 3 && g.sh === 1 && g.sw === 1 &&
+      g.oh * g.ow >= WINOGRAD_MIN_PIXELS;
   }
 
   // `values` as the primitives read them: rounded to bfloat16 (into buffer `slot`) where `bf16`.
@@ -128,6 +228,29 @@ export class ConvPlan {
     return [dims([g.sh, g.sw]), dims([g.top, g.left]), dims([g.bottom, g.right])];
   }
 
+  /**
+   * The primitive `create` makes for an algorithm and the source and destination layouts: with
+   * `winograd`, Winograd's kernels on activations in layouts of oneDNN's choice where it has them
+   * for this CPU and shape; else the direct ones on `direct` (NHWC).
+   */
+  private primitive(
+    winograd: boolean,
+    create: (algorithm: number, src: Uint8Array, dst: Uint8Array) => Primitive,
+    direct: [Uint8Array, Uint8Array],
+  ): { op: Primitive; winograd: boolean } {
+    if (winograd) {
+      let op: Primitive | undefined;
+      try {
+        op = create(DNNL.convolutionWinograd, this.user.anySrc, this.user.anyDst);
+      } catch {
+        // no Winograd kernel on this CPU for this shape: the direct one below
+      }
+      if (op?.implementation().includes("wino")) return { op, winograd: true };
+      op?.destroy();
+    }
+    return { op: create(DNNL.convolutionDirect, ...direct), winograd: false };
+  }
+
   // A primitive and its weights reorder (into its layout, or for gradients out of it).
   private direction(op: Primitive, gradient: boolean): Direction {
     const query = gradient ? DNNL.query.diffWeights : DNNL.query.weights;
@@ -138,51 +261,84 @@ export class ConvPlan {
       : Primitive.reorder(this.dnnl, user, blocked, `filter reorder, ${this.what}`);
     const bytes = Math.max(op.bytes(query), 512);
     const bf16 = this.bf16 && !gradient;
-    const weights = bf16 ? new Uint16Array(bytes / 2) : new Float32Array(Math.ceil(bytes / 4));
-    return { op, reorder, weights };
+    const weights = bf16 ? new Uint16Array(bytes / 2) : alignedFloats(Math.ceil(bytes / 4));
+    return { op, reorder, filter: { weights } };
+  }
+
+  // A Winograd primitive's activation `query`, moved from or to NHWC (`user`) through `slot`.
+  private blocked(op: Primitive, query: number, user: Uint8Array, inward: boolean, slot: Slot) {
+    return new Blocked(this.dnnl, user, op.md(query), inward, slot, this.what);
   }
 
   private ensureForward(): Direction {
     if (this.forward) return this.forward;
     const [strides, left, right] = this.geometryArrays;
-    const desc = this.descriptor((d, anyWeights) =>
-      this.dnnl.fn.dnnl_convolution_forward_desc_init(
-        d,
-        DNNL.prop.forwardTraining,
-        DNNL.convolutionDirect,
-        this.user.srcIn,
-        anyWeights,
-        this.withBias ? this.user.bias : null,
-        this.user.dst,
-        strides,
-        left,
-        right,
-      ), "forward");
-    this.forward = this.direction(Primitive.create(this.dnnl, desc, `forward ${this.what}`), false);
-    return this.forward;
+    const { op, winograd } = this.primitive(this.winogradWanted, (algorithm, src, dst) => {
+      const desc = this.descriptor(
+        (d, anyWeights) =>
+          this.dnnl.fn.dnnl_convolution_forward_desc_init(
+            d,
+            DNNL.prop.forwardTraining,
+            algorithm,
+            src,
+            anyWeights,
+            this.withBias ? this.user.bias : null,
+            dst,
+            strides,
+            left,
+            right,
+          ),
+        "forward",
+      );
+      return Primitive.create(this.dnnl, desc, `forward ${this.what}`);
+    }, [this.user.srcIn, this.user.dst]);
+    this.winograd = winograd;
+    const forward = this.direction(op, false);
+    if (winograd) {
+      forward.blocked = {
+        src: this.blocked(op, DNNL.query.src, this.user.src, true, Slot.Input),
+        dst: this.blocked(op, DNNL.query.dst, this.user.dst, false, Slot.Output),
+      };
+    }
+    this.forward = forward;
+    return forward;
   }
 
   private ensureBackwardData(): Direction {
     if (this.backwardData) return this.backwardData;
     const hint = this.ensureForward().op.pd;
     const [strides, left, right] = this.geometryArrays;
-    const desc = this.descriptor(
-      (d, anyWeights) =>
-        this.dnnl.fn.dnnl_convolution_backward_data_desc_init(
-          d,
-          DNNL.convolutionDirect,
-          this.user.src,
-          anyWeights,
-          this.user.dstIn,
-          strides,
-          left,
-          right,
-        ),
-      "input-gradient",
-    );
-    const op = Primitive.create(this.dnnl, desc, `input-gradient ${this.what}`, hint);
-    this.backwardData = this.direction(op, false);
-    return this.backwardData;
+    const { op, winograd } = this.primitive(this.winograd, (algorithm, src, dst) => {
+      const desc = this.descriptor(
+        (d, anyWeights) =>
+          this.dnnl.fn.dnnl_convolution_backward_data_desc_init(
+            d,
+            algorithm,
+            src,
+            anyWeights,
+            dst,
+            strides,
+            left,
+            right,
+          ),
+        "input-gradient",
+      );
+      return Primitive.create(this.dnnl, desc, `input-gradient ${this.what}`, hint);
+    }, [this.user.src, this.user.dstIn]);
+    const backwardData = this.direction(op, false);
+    // Winograd's forward pass and input gradient read the filter in the same layout: one copy.
+    const forward = this.forward!;
+    if (sameDesc(forward.op.md(DNNL.query.weights), op.md(DNNL.query.weights))) {
+      backwardData.filter = forward.filter;
+    }
+    if (winograd) {
+      backwardData.blocked = {
+        diffDst: this.blocked(op, DNNL.query.diffDst, this.user.dst, true, Slot.Gradient),
+        diffSrc: this.blocked(op, DNNL.query.diffSrc, this.user.src, false, Slot.Output),
+      };
+    }
+    this.backwardData = backwardData;
+    return backwardData;
   }
 
   private ensureBackwardWeights(): Direction | Float32Array {
@@ -190,42 +346,70 @@ export class ConvPlan {
     if (this.columns) return this.columns;
     const hint = this.ensureForward().op.pd;
     const [strides, left, right] = this.geometryArrays;
-    const desc = this.descriptor(
-      (d, anyWeights) =>
-        this.dnnl.fn.dnnl_convolution_backward_weights_desc_init(
-          d,
-          DNNL.convolutionDirect,
-          this.user.src,
-          anyWeights,
-          null,
-          this.user.dst,
-          strides,
-          left,
-          right,
-        ),
-      "filter-gradient",
-      DNNL.f32,
-    );
-    const op = Primitive.create(this.dnnl, desc, `filter-gradient ${this.what}`, hint);
+    const { op, winograd } = this.primitive(this.winograd, (algorithm, src, dst) => {
+      const desc = this.descriptor(
+        (d, anyWeights) =>
+          this.dnnl.fn.dnnl_convolution_backward_weights_desc_init(
+            d,
+            algorithm,
+            src,
+            anyWeights,
+            null,
+            dst,
+            strides,
+            left,
+            right,
+          ),
+        "filter-gradient",
+        DNNL.f32,
+      );
+      return Primitive.create(this.dnnl, desc, `filter-gradient ${this.what}`, hint);
+    }, [this.user.src, this.user.dst]);
     this.filterGradientImpl = op.implementation();
     if (IM2COL_GEMM.test(this.filterGradientImpl)) {
       op.destroy();
       this.columns = new Float32Array(columnCount(this.g));
       return this.columns;
     }
-    this.backwardWeights = this.direction(op, true);
-    return this.backwardWeights;
+    const backwardWeights = this.direction(op, true);
+    if (winograd) {
+      backwardWeights.blocked = {
+        src: this.blocked(op, DNNL.query.src, this.user.src, true, Slot.Input),
+        diffDst: this.blocked(op, DNNL.query.diffDst, this.user.dst, true, Slot.Gradient),
+      };
+    }
+    this.backwardWeights = backwardWeights;
+    return backwardWeights;
   }
 
   // Brings the filter `w` (named by `key`) into the direction's weights layout, unless it is there.
   private loadFilter(d: Direction, w: Float32Array, key: object): void {
-    if (d.filterKey === key) return;
-    d.filterKey = undefined;
+    if (d.filter.key === key) return;
+    d.filter.key = undefined;
     d.reorder.execute([
       [DNNL.arg.from, ptr(this.user.weights), pinned(w)],
-      [DNNL.arg.to, d.op.md(DNNL.query.weights), d.weights],
+      [DNNL.arg.to, d.op.md(DNNL.query.weights), d.filter.weights],
     ]);
-    d.filterKey = key;
+    d.filter.key = key;
+  }
+
+  // The output gradient `dy` (named by `key`) in a Winograd direction's layout: reordered into
+  // Slot.Gradient, unless the input gradient just left it there in the same layout.
+  private blockedGradient(d: Blocked, dy: Float32Array, key: object): Float32Array {
+    const kept = keptGradient;
+    keptGradient = undefined;
+    const reuse = kept?.plan === this && kept.key === key &&
+      (kept.layout === d || kept.layout.sameLayout(d));
+    const values = reuse ? d.values : d.from(dy);
+    keptGradient = { plan: this, key, layout: d };
+    return values;
+  }
+
+  // A copy of `bias` at an address Winograd's kernels can read (they require 64-byte alignment).
+  private alignedBias(bias: Float32Array): Float32Array {
+    this.biasCopy ??= alignedFloats(this.g.co);
+    this.biasCopy.set(bias);
+    return this.biasCopy;
   }
 
   /** out = conv(x, w) (+ bias). x NHWC, w HWIO (its data named by `key`), out NHWC. */
@@ -238,43 +422,88 @@ export class ConvPlan {
   ): void {
     const f = this.ensureForward();
     this.loadFilter(f, w, key);
-    writeInto(out, (target) => {
+    const blocked = f.blocked;
+    const run = (target: Float32Array) => {
       const args: [number, Pointer, Values][] = [
-        [DNNL.arg.src, ptr(this.user.srcIn), this.input(x, 0)],
-        [DNNL.arg.weights, f.op.md(DNNL.query.weights), f.weights],
-        [DNNL.arg.dst, ptr(this.user.dst), target],
+        [
+          DNNL.arg.src,
+          blocked?.src?.md ?? ptr(this.user.srcIn),
+          blocked?.src?.from(x) ?? this.input(x, 0),
+        ],
+        [DNNL.arg.weights, f.op.md(DNNL.query.weights), f.filter.weights],
+        [DNNL.arg.dst, blocked?.dst?.md ?? ptr(this.user.dst), target],
       ];
-      if (this.withBias && bias) args.push([DNNL.arg.bias, ptr(this.user.bias), pinned(bias)]);
+      if (this.withBias && bias) {
+        args.push([
+          DNNL.arg.bias,
+          ptr(this.user.bias),
+          blocked ? this.alignedBias(bias) : pinned(bias),
+        ]);
+      }
       f.op.execute(args);
-    });
+    };
+    if (!blocked) return writeInto(out, run);
+    run(blocked.dst!.values);
+    blocked.dst!.into(out);
   }
 
-  /** dx = input gradient of the convolution, from dy (NHWC) and w (HWIO, named by `key`). */
-  backwardDataInto(dy: Float32Array, w: Float32Array, key: object, dx: Float32Array): void {
+  /**
+   * dx = input gradient of the convolution, from dy (NHWC, its data named by `dyKey`) and w (HWIO,
+   * named by `key`).
+   */
+  backwardDataInto(
+    dy: Float32Array,
+    dyKey: object,
+    w: Float32Array,
+    key: object,
+    dx: Float32Array,
+  ): void {
     const b = this.ensureBackwardData();
     this.loadFilter(b, w, key);
-    writeInto(dx, (target) =>
+    const blocked = b.blocked;
+    const run = (target: Float32Array) =>
       b.op.execute([
-        [DNNL.arg.diffDst, ptr(this.user.dstIn), this.input(dy, 0)],
-        [DNNL.arg.weights, b.op.md(DNNL.query.weights), b.weights],
-        [DNNL.arg.diffSrc, ptr(this.user.src), target],
-      ]));
+        [
+          DNNL.arg.diffDst,
+          blocked?.diffDst?.md ?? ptr(this.user.dstIn),
+          blocked ? this.blockedGradient(blocked.diffDst!, dy, dyKey) : this.input(dy, 0),
+        ],
+        [DNNL.arg.weights, b.op.md(DNNL.query.weights), b.filter.weights],
+        [DNNL.arg.diffSrc, blocked?.diffSrc?.md ?? ptr(this.user.src), target],
+      ]);
+    if (!blocked) return writeInto(dx, run);
+    run(blocked.diffSrc!.values);
+    blocked.diffSrc!.into(dx);
   }
 
-  /** dw (HWIO) = filter gradient of the convolution, from x and dy (NHWC), in float32. */
-  backwardWeightsInto(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
+  /**
+   * dw (HWIO) = filter gradient of the convolution, from x and dy (NHWC, its data named by
+   * `dyKey`), in float32.
+   */
+  backwardWeightsInto(x: Float32Array, dy: Float32Array, dyKey: object, dw: Float32Array): void {
     const b = this.ensureBackwardWeights();
     if (b instanceof Float32Array) return filterGradientByColumns(this.dnnl, this.g, x, dy, dw, b);
+    const blocked = b.blocked;
     b.op.execute([
-      [DNNL.arg.src, ptr(this.user.src), pinned(x)],
-      [DNNL.arg.diffDst, ptr(this.user.dst), pinned(dy)],
-      [DNNL.arg.diffWeights, b.op.md(DNNL.query.diffWeights), b.weights],
+      [DNNL.arg.src, blocked?.src?.md ?? ptr(this.user.src), blocked?.src?.from(x) ?? pinned(x)],
+      [
+        DNNL.arg.diffDst,
+        blocked?.diffDst?.md ?? ptr(this.user.dst),
+        blocked ? this.blockedGradient(blocked.diffDst!, dy, dyKey) : pinned(dy),
+      ],
+      [DNNL.arg.diffWeights, b.op.md(DNNL.query.diffWeights), b.filter.weights],
     ]);
     writeInto(dw, (target) =>
       b.reorder.execute([
-        [DNNL.arg.from, b.op.md(DNNL.query.diffWeights), b.weights],
+        [DNNL.arg.from, b.op.md(DNNL.query.diffWeights), b.filter.weights],
         [DNNL.arg.to, ptr(this.user.weights), target],
       ]));
+  }
+
+  /** Whether the convolution runs oneDNN's Winograd kernels (decided with its forward pass). */
+  get byWinograd(): boolean {
+    this.ensureForward();
+    return this.winograd;
   }
 
   /** Whether oneDNN runs the forward pass with one of its kernels for 1x1 convolutions. */
@@ -305,9 +534,11 @@ export class ConvPlan {
   /** Frees the primitives. */
   destroy(): void {
     this.columns = undefined;
+    if (keptGradient?.plan === this) keptGradient = undefined;
     for (const d of [this.forward, this.backwardData, this.backwardWeights]) {
       d?.op.destroy();
       d?.reorder.destroy();
+      for (const b of Object.values(d?.blocked ?? {})) b.destroy();
     }
   }
 }
@@ -485,12 +716,13 @@ function strided1x1(g: ConvGeometry): boolean {
 /** Output pixels of the convolution. */
 const pixels = (g: ConvGeometry) => g.n * g.oh * g.ow;
 
-// Buffers of the strided 1x1 products (slots 0 and 1) and of the input windows of bfloat16 filter
-// gradients (slot 2), reused (kernels run one at a time) and grown as needed.
-const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
+// Buffers of the strided 1x1 products (slots 0 and 1), of the input windows of bfloat16 filter
+// gradients (slot 2) and of Winograd's activations (slots 3 to 5, `Slot`), reused (kernels run one
+// at a time) and grown as needed.
+const buffers: Float32Array[] = Array.from({ length: 6 }, () => new Float32Array(0));
 
 function buffer(slot: number, size: number): Float32Array {
-  if (buffers[slot].length < size) buffers[slot] = new Float32Array(size);
+  if (buffers[slot].length < size) buffers[slot] = alignedFloats(size);
   return buffers[slot].subarray(0, size);
 }
 
@@ -542,7 +774,13 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
       scatter(picked, out, [g.n, g.oh, g.ow, g.ci], [g.h, g.w], [g.sh, g.sw], [0, 0]);
       return dx;
     }
-    plan(dnnl, g, false).backwardDataInto(view(dy), view(filter), filter.dataId, view(dx));
+    plan(dnnl, g, false).backwardDataInto(
+      view(dy),
+      dy.dataId,
+      view(filter),
+      filter.dataId,
+      view(dx),
+    );
     return dx;
   };
 }
@@ -590,7 +828,7 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
       filterGradientByColumns(dnnl, g, view(x), view(dy), view(dw), columns);
       return dw;
     }
-    plan(dnnl, g, false, false).backwardWeightsInto(view(x), view(dy), view(dw));
+    plan(dnnl, g, false, false).backwardWeightsInto(view(x), view(dy), dy.dataId, view(dw));
     return dw;
   };
 }

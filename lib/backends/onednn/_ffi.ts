@@ -49,6 +49,7 @@ export const DNNL = {
     sub: 131061,
   },
   convolutionDirect: 1,
+  convolutionWinograd: 2,
   query: {
     implInfo: 8,
     src: 129,

@@ -78,6 +78,26 @@ export function pinned<T extends Values>(values: T): T {
   return copy;
 }
 
+/** Whether two memory descriptors (as primitives report them) describe the same layout. */
+export function sameDesc(a: Pointer, b: Pointer): boolean {
+  if (!a || !b) return a === b;
+  const bytes = DNNL.memoryDescBytes;
+  const x = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(a, bytes));
+  const y = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(b, bytes));
+  return x.every((v, i) => v === y[i]);
+}
+
+/**
+ * `length` float32 values (zeros) starting at an address that is a multiple of 64 bytes, as some
+ * of oneDNN's kernels (Winograd's) require of the memory they are given.
+ */
+export function alignedFloats(length: number): Float32Array {
+  const buffer = new ArrayBuffer(4 * length + 64);
+  const address = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+  const offset = (64 - (address % 64)) % 64;
+  return new Float32Array(buffer, offset, length);
+}
+
 /**
  * Runs `fill` on an array that native code writes: `out` itself, or for a small `out` a larger
  * array whose first values are copied back (and, with `read`, copied in first).

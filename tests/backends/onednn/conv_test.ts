@@ -31,6 +31,11 @@ const CASES: Case[] = [
   // 3x3 over 2x2 pixels (ResNet-50's last stage), whose filter gradient oneDNN runs as its
   // im2col + gemm, replaced by this project's (the test below checks that it is taken).
   [[2, 2, 2, 16], 3, 1, "same", 8],
+  // 3x3 of stride 1 over 8x8 pixels and more: Winograd's kernels where the CPU has them, on
+  // channels in oneDNN's blocks of 16 and not, and ResNet-50's second stage.
+  [[2, 8, 8, 32], 3, 1, "same", 48],
+  [[2, 9, 9, 5], 3, 1, "same", 7],
+  [[2, 15, 15, 64], 3, 1, "same", 64],
 ];
 
 const ignore = !onednn.available;
@@ -137,8 +142,13 @@ Deno.test({
 });
 
 // What `ask` reads off a plan for `g`, the plan freed after.
-function fromPlan<T>(g: ConvGeometry, withBias: boolean, ask: (plan: ConvPlan) => T): T {
-  const plan = new ConvPlan(openDnnl()!, g, withBias);
+function fromPlan<T>(
+  g: ConvGeometry,
+  withBias: boolean,
+  ask: (plan: ConvPlan) => T,
+  bf16 = false,
+): T {
+  const plan = new ConvPlan(openDnnl()!, g, withBias, bf16);
   try {
     return ask(plan);
   } finally {
@@ -245,3 +255,75 @@ for (const [xShape, co] of [[[2, 5, 5, 6], 7], [[2, 8, 7, 16], 12]] as const) {
     },
   });
 }
+
+// oneDNN 2.6 has float32 Winograd kernels for AVX-512 (its ISA value avx512_core is 0x27; every
+// later ISA holds its bits), none for AVX2.
+const avx512 = onednn.available && (openDnnl()!.fn.dnnl_get_effective_cpu_isa() & 0x27) === 0x27;
+
+Deno.test({
+  name: "3x3 convolutions of stride 1 over 8x8 pixels and more run Winograd's kernels on onednn " +
+    `where the CPU has them (here: ${avx512 ? "AVX-512, yes" : "no AVX-512, no"})`,
+  ignore,
+  fn() {
+    const winograd = (shape: number[], k: number, s: number, bf16 = false) => {
+      const g = convGeometry(shape, [k, k, shape[3], 16], { strides: s, pad: "same" })!;
+      return fromPlan(g, true, (plan) => {
+        if (plan.byWinograd) assert(plan.forwardImplementation().includes("wino"));
+        return plan.byWinograd;
+      }, bf16);
+    };
+    assertEquals(winograd([2, 8, 8, 16], 3, 1), avx512, "8x8");
+    assertEquals(winograd([2, 15, 15, 64], 3, 1), avx512, "15x15, 64 channels");
+    assertEquals(winograd([2, 4, 4, 256], 3, 1), false, "4x4: too few pixels");
+    assertEquals(winograd([2, 16, 16, 16], 3, 2), false, "stride 2");
+    assertEquals(winograd([2, 8, 8, 16], 1, 1), false, "1x1");
+    assertEquals(winograd([2, 8, 8, 16], 5, 1), false, "5x5");
+    assertEquals(winograd([2, 8, 8, 16], 3, 1, true), false, "bfloat16");
+  },
+});
+
+Deno.test({
+  name: "onednn's 3x3 convolutions over 8x8 pixels follow filter and gradient changes between " +
+    "calls, and between convolutions of the same shape",
+  ignore,
+  async fn() {
+    // Two convolutions of one shape (one plan, as in ResNet-50's identity blocks), their passes
+    // interleaved: forward A, forward B, input gradient B, input gradient A, filter gradient A,
+    // filter gradient B; then A again with B's filter.
+    const shape = [2, 8, 8, 16];
+    const data = [
+      randomData(shape, 1),
+      randomData([3, 3, 16, 16], 2),
+      randomData([3, 3, 16, 16], 3),
+      randomData(shape, 4),
+      randomData(shape, 5),
+    ];
+    const f = (x: tf.Tensor, wa: tf.Tensor, wb: tf.Tensor, dya: tf.Tensor, dyb: tf.Tensor) => {
+      const conv = (w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
+      const input = (dy: tf.Tensor, w: tf.Tensor) =>
+        tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, shape as never, 1, "same");
+      const filter = (dy: tf.Tensor) =>
+        tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+          strides: [1, 1],
+          pad: "same",
+          dataFormat: "NHWC",
+          dilations: [1, 1],
+          filterShape: [3, 3, 16, 16],
+        }) as tf.Tensor;
+      const ya = conv(wa);
+      const yb = conv(wb);
+      const dxb = input(dyb, wb);
+      const dxa = input(dya, wa);
+      const dwa = filter(dya);
+      const dwb = filter(dyb);
+      return [ya, yb, dxb, dxa, dwa, dwb, conv(wb), input(dya, wb), filter(dya)];
+    };
+    const expected = await runOn("cpu", f, data);
+    const actual = await runOn("onednn", f, data);
+    assertEquals(actual.leaked, 0, "tensors leaked");
+    expected.values.forEach((e, i) => {
+      const error = relativeError(actual.values[i], e);
+      assert(error < TOLERANCE, `result ${i}: relative error ${error}`);
+    });
+  },
+});
