@@ -71,6 +71,14 @@ export async function digestOf(bytes: Uint8Array): Promise<FileDigest> {
   return { bytes: bytes.length, xxh64: hash.digest().toString(16).padStart(16, "0") };
 }
 
+// The bytes as an ArrayBuffer of their own: the one they fill (as Deno.readFile leaves them), else a
+// copy. (The weights file is the largest thing a load holds; a copy of it would double that.)
+export function wholeBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer;
+  return whole ? bytes.buffer as ArrayBuffer : bytes.slice().buffer;
+}
+
 // An IOHandler that reads a checkpoint's model and weights from `paths` (by file name), checking
 // them against the digests in `expected` when given; `name` is the folder named in errors.
 export function folderHandler(
@@ -128,10 +136,7 @@ export function folderHandler(
       return {
         modelTopology: json.modelTopology,
         weightSpecs,
-        weightData: bytes.buffer.slice(
-          bytes.byteOffset,
-          bytes.byteOffset + bytes.byteLength,
-        ) as ArrayBuffer,
+        weightData: wholeBuffer(bytes),
         trainingConfig: json.trainingConfig,
         format: json.format,
         generatedBy: json.generatedBy,
