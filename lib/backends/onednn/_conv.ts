@@ -48,6 +48,12 @@ import {
   writeInto,
 } from "./_primitive.ts";
 import { currentPrecision, toBfloat16 } from "./_bfloat16.ts";
+import {
+  tapwise,
+  tapwiseFilterGradient,
+  tapwiseForward,
+  tapwiseInputGradient,
+} from "./_tapwise.ts";
 import * as tf from "../../tf.ts";
 import { scatter, subsample } from "../_layout.ts";
 import { type ConvGeometry, convGeometry as geometry } from "../_conv_geometry.ts";
@@ -634,10 +640,14 @@ function product(
   what: string,
   beta = 0,
 ): void {
-  if (currentPrecision() !== "mixed_bfloat16") {
-    return gemm(dnnl, trans, mnk, a, b, c, what, 1, beta);
-  }
-  gemm(dnnl, trans, mnk, toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1), c, what, 1, beta);
+  const [first, second] = factors(dnnl, a, b);
+  gemm(dnnl, trans, mnk, first, second, c, what, 1, beta);
+}
+
+/** a and b as matrix products read them: in mixed bfloat16, rounded (into buffers 0 and 1). */
+function factors(dnnl: Dnnl, a: Float32Array, b: Float32Array): [Values, Values] {
+  if (currentPrecision() !== "mixed_bfloat16") return [a, b];
+  return [toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1)];
 }
 
 /** Conv2D (fused: FusedConv2D, with a bias and a ReLU) for NHWC float32; other cases on wasm. */
@@ -658,11 +668,14 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
     const { make, view } = Scope.of(args);
     const out = make([g.n, g.oh, g.ow, g.co]);
     const result = view(out);
-    const p = plan(dnnl, g, !!bias);
-    if (strided1x1(g) && !p.forwardBy1x1Kernel) {
+    if (tapwise(g)) {
+      if (bias) repeatRows(view(bias), result);
+      const [xs, filters] = factors(dnnl, view(x), view(filter));
+      tapwiseForward(dnnl, g, xs, filters, result, !!bias);
+    } else if (strided1x1(g) && !plan(dnnl, g, !!bias).forwardBy1x1Kernel) {
       strided1x1ForwardByGemm(dnnl, g, view(x), view(filter), bias ? view(bias) : null, result);
     } else {
-      p.forwardInto(
+      plan(dnnl, g, !!bias).forwardInto(
         view(x),
         view(filter),
         filter.dataId,
@@ -751,6 +764,11 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
     if (!g) return runWasmKernel("Conv2DBackpropInput", args);
     const { make, view } = Scope.of(args);
     const dx = make(inputShape);
+    if (tapwise(g)) {
+      const [dys, filters] = factors(dnnl, view(dy), view(filter));
+      tapwiseInputGradient(dnnl, g, dys, filters, view(dx));
+      return dx;
+    }
     if (pointwise(g)) {
       // dx [pixels, ci] = dy [pixels, co] · filter [ci, co]ᵀ
       const what = `1x1 input gradient, ${describe(g)}`;
@@ -802,6 +820,11 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
     if (!g) return runWasmKernel("Conv2DBackpropFilter", args);
     const { make, view } = Scope.of(args);
     const dw = make(filterShape);
+    if (tapwise(g)) {
+      const [xs, dys] = factors(dnnl, view(x), view(dy));
+      tapwiseFilterGradient(dnnl, g, xs, dys, view(dw));
+      return dw;
+    }
     if (pointwise(g)) {
       // dw [ci, co] = x [pixels, ci]ᵀ · dy [pixels, co]
       const what = `1x1 filter gradient, ${describe(g)}`;

@@ -117,7 +117,9 @@ export function writeInto(
 const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
 
 /**
- * Row-major c [m, n] = alpha · op(a) · op(b) + beta · c, op transposing where `trans` says,
+ * Row-major c [m, n] = alpha · op(a) · op(b) + beta · c, op transposing where `trans` says (`ld`:
+ * the distance between rows of a, b and c where it is not their row length; the values between
+ * c's rows are left as they are),
  * through oneDNN's sgemm, or its gemm_bf16bf16f32 where a and b hold bfloat16 values (products of
  * bfloat16 summed in float32); `what` names the product in an error.
  */
@@ -131,6 +133,7 @@ export function gemm(
   what: string,
   alpha = 1,
   beta = 0,
+  ld: { a?: number; b?: number; c?: number } = {},
 ): void {
   const bf16 = a instanceof Uint16Array;
   if (bf16 !== b instanceof Uint16Array) {
@@ -147,15 +150,15 @@ export function gemm(
         BigInt(k),
         alpha,
         pinned(a),
-        BigInt(transA ? m : k),
+        BigInt(ld.a ?? (transA ? m : k)),
         pinned(b),
-        BigInt(transB ? k : n),
+        BigInt(ld.b ?? (transB ? k : n)),
         beta,
         target,
-        BigInt(n),
+        BigInt(ld.c ?? n),
       ),
       bf16 ? `${what} (bfloat16)` : what,
-    ), beta !== 0);
+    ), beta !== 0 || ld.c !== undefined);
 }
 
 /** A created primitive; `destroy()` frees its native objects. */

@@ -31,6 +31,12 @@ const CASES: Case[] = [
   // 3x3 over 2x2 pixels (ResNet-50's last stage), whose filter gradient oneDNN runs as its
   // im2col + gemm, replaced by this project's (the test below checks that it is taken).
   [[2, 2, 2, 16], 3, 1, "same", 8],
+  // 3x3 of stride 1 over images of at most 2x2 pixels: products per filter tap (_tapwise.ts), on
+  // square and oblong images and a single pixel (whose only tap is the centre).
+  [[2, 2, 2, 32], 3, 1, "same", 24],
+  [[3, 1, 2, 5], 3, 1, "same", 4],
+  [[2, 2, 1, 4], 3, 1, "same", 6],
+  [[2, 1, 1, 6], 3, 1, "same", 3],
   // 3x3 of stride 1 over 8x8 pixels and more: Winograd's kernels where the CPU has them, on
   // channels in oneDNN's blocks of 16 and not, and ResNet-50's second stage.
   [[2, 8, 8, 32], 3, 1, "same", 48],
