@@ -1,15 +1,15 @@
 // 3x3 convolutions of stride 1 and 'same' padding over images of at most 2x2 pixels (ResNet-50's
-// last stage) as matrix products on the filter as it is stored (HWIO), one per pair of pixels a
-// filter tap joins: no reorder of the filter into oneDNN's layout (9.4 MB a call for 512 channels,
-// as long as the convolution itself), and no products with the padding, which covers most of
-// each 3x3 window over 2x2 pixels.
+// last stage) as matrix products on the filter as it is stored (HWIO): no reorder of the filter
+// into oneDNN's layout (9.4 MB a call for 512 channels, as long as the convolution itself), and no
+// products with the padding, which covers most of each 3x3 window over 2x2 pixels.
 //
 // Over an image of h x w pixels, output pixel (i, j) reads input pixel (i + a - 1, j + b - 1)
 // through tap (a, b) of the filter. In NHWC the input pixels of one row are side by side, and in
-// HWIO the taps of one filter row are too, so each output pixel's sum over one input row is one
-// product: x [n, pixels of the row · ci] · filter [taps of the row · ci, co]. The images of the
-// batch are a fixed distance apart (h · w pixels), which the products take as the distance
-// between rows.
+// HWIO the taps of one filter row are too, so each output pixel's sum over one row of its window
+// is one product, x [n, the row's pixels · ci] · filter [the row's taps · ci, co], and the input
+// gradient runs the same products the other way. The images of the batch are a fixed distance
+// apart (h · w pixels), which the products take as the distance between rows. The filter
+// gradient is one product per tap, over the pairs of pixels it joins, gathered.
 //
 // The caller rounds x, dy and the filter to bfloat16 in mixed precision; the products then run as
 // gemm_bf16bf16f32.
@@ -36,6 +36,37 @@ function tap<T extends Values>(filter: T, g: ConvGeometry, a: number, b: number)
   return filter.subarray((a * 3 + b) * g.ci * g.co) as T;
 }
 
+/** An output pixel and one row of the input pixels it reads, side by side. */
+interface WindowRow {
+  /** The output pixel, as an index into its image's pixels. */
+  output: number;
+  /** The first input pixel (same indexing), and how many there are. */
+  input: number;
+  pixels: number;
+  /** The filter tap [a, b] that reads the first; the others read it with the next taps. */
+  tap: [number, number];
+  /** Whether this is the first row of its output pixel's window. */
+  first: boolean;
+}
+
+/** The rows of every output pixel's 3x3 window that lie inside the image. */
+function* windowRows(g: ConvGeometry): Generator<WindowRow> {
+  for (let i = 0; i < g.h; i++) {
+    for (let j = 0; j < g.w; j++) {
+      const [left, right] = [Math.max(0, j - 1), Math.min(g.w - 1, j + 1)];
+      for (let row = Math.max(0, i - 1); row <= Math.min(g.h - 1, i + 1); row++) {
+        yield {
+          output: i * g.w + j,
+          input: row * g.w + left,
+          pixels: right - left + 1,
+          tap: [row - i + 1, left - j + 1],
+          first: row === Math.max(0, i - 1),
+        };
+      }
+    }
+  }
+}
+
 /**
  * out [n, h, w, co] = the convolution of x [n, h, w, ci] with filter [3, 3, ci, co], added to what
  * `out` holds where `accumulate` (a bias repeated on every pixel, say).
@@ -51,29 +82,13 @@ export function tapwiseForward(
   const pixels = g.h * g.w;
   const ld = { a: pixels * g.ci, c: pixels * g.co };
   const what = `3x3 convolution over ${g.h}x${g.w} pixels by taps`;
-  for (let i = 0; i < g.h; i++) {
-    for (let j = 0; j < g.w; j++) {
-      const [first, last] = [Math.max(0, j - 1), Math.min(g.w - 1, j + 1)];
-      let beta = accumulate ? 1 : 0;
-      for (let row = Math.max(0, i - 1); row <= Math.min(g.h - 1, i + 1); row++) {
-        const k = (last - first + 1) * g.ci;
-        const a = at(x, row * g.w + first, g.ci);
-        const b = tap(filter, g, row - i + 1, first - j + 1);
-        gemm(
-          dnnl,
-          [false, false],
-          [g.n, g.co, k],
-          a,
-          b,
-          at(out, i * g.w + j, g.co),
-          what,
-          1,
-          beta,
-          ld,
-        );
-        beta = 1;
-      }
-    }
+  // out (pixel) += x (the row's pixels) · filter (the row's taps)
+  for (const r of windowRows(g)) {
+    const a = at(x, r.input, g.ci);
+    const b = tap(filter, g, ...r.tap);
+    const c = at(out, r.output, g.co);
+    const beta = accumulate || !r.first ? 1 : 0;
+    gemm(dnnl, [false, false], [g.n, g.co, r.pixels * g.ci], a, b, c, what, 1, beta, ld);
   }
 }
 
@@ -89,19 +104,12 @@ export function tapwiseInputGradient(
   const ld = { a: pixels * g.co, c: pixels * g.ci };
   const what = `3x3 input gradient over ${g.h}x${g.w} pixels by taps`;
   dx.fill(0);
-  // Output pixel (i, j) sends dy (i, j) · tap (a, b)ᵀ back to each input pixel it read, and the
-  // pixels it read in one row take the taps of one filter row, side by side: one product a row.
-  for (let i = 0; i < g.h; i++) {
-    for (let j = 0; j < g.w; j++) {
-      const [first, last] = [Math.max(0, j - 1), Math.min(g.w - 1, j + 1)];
-      for (let row = Math.max(0, i - 1); row <= Math.min(g.h - 1, i + 1); row++) {
-        const n = (last - first + 1) * g.ci;
-        const a = at(dy, i * g.w + j, g.co);
-        const b = tap(filter, g, row - i + 1, first - j + 1);
-        const c = at(dx, row * g.w + first, g.ci);
-        gemm(dnnl, [false, true], [g.n, n, g.co], a, b, c, what, 1, 1, ld);
-      }
-    }
+  // dx (the row's pixels) += dy (pixel) · filter (the row's taps)ᵀ
+  for (const r of windowRows(g)) {
+    const a = at(dy, r.output, g.co);
+    const b = tap(filter, g, ...r.tap);
+    const c = at(dx, r.input, g.ci);
+    gemm(dnnl, [false, true], [g.n, r.pixels * g.ci, g.co], a, b, c, what, 1, 1, ld);
   }
 }
 
