@@ -12,7 +12,9 @@
 // --quick answers "is this change faster?" in about five minutes: ResNet-50 on onednn, 2 rounds of
 // 3 epochs, no PyTorch. --against=REV runs REV's code (checked out in a temporary work tree) in
 // turn with this tree's, alternating which goes first, and prints each side's training seconds of
-// an epoch (median, fastest, slowest) and their ratio (this tree / REV; below 1 is faster).
+// an epoch (median, fastest, slowest) and their ratio (this tree / REV; below 1 is faster), and
+// the ratio within each round and its median (`pairedRatio`), which a machine whose speed drifts
+// from one round to the next disturbs less.
 //
 // Each run is a process of its own with nothing else of ours alive: tools/_epoch_run.ts trains
 // the notebook's model on the SIGNS files with the test set as validation data (ResNet-50 also
@@ -183,7 +185,8 @@ if (against !== undefined) {
 }
 
 // Alternates runs of this tree and of `revision`, and prints each side's training steps of an
-// epoch (median, fastest and slowest over every epoch but each run's first) and their ratio.
+// epoch (median, fastest and slowest over every epoch but each run's first), their ratio, each
+// round's ratio and the median of those (`pairedRatio`).
 async function compareTrees(revision: string): Promise<void> {
   const other = await otherTree(revision);
   try {
@@ -216,6 +219,13 @@ async function compareTrees(revision: string): Promise<void> {
           };
         }
         line.ratio = r3(median(steps(sides.here)) / median(steps(sides[revision])));
+        // Each round's two runs are neighbours in time: their ratio leaves out the machine's
+        // drift from one round to the next, which the medians over all rounds take in.
+        const roundRatios = sides.here.map((run, round) =>
+          median(steps([run])) / median(steps([sides[revision][round]]))
+        );
+        line.roundRatios = roundRatios.map(r3);
+        line.pairedRatio = r3(median(roundRatios));
         console.log(JSON.stringify(line));
       }
     }
