@@ -14,9 +14,9 @@
 // gradient into zeros; the forward pass too where oneDNN has no 1x1 kernel for the shape (on some
 // CPUs it runs a generic kernel on ResNet-50's 15x15 inputs).
 //
-// Where oneDNN has no direct kernel for a filter gradient (on some CPUs, ResNet-50's last 3x3
-// convolutions over 2x2 pixels), its primitive is its own slow im2col + gemm with a copy of the
-// gradient. There this module lays the input windows out as rows itself (im2col) and runs one
+// Where oneDNN has no direct kernel for a filter gradient (with AVX2, a 3x3 convolution over 2x2
+// pixels, which now takes the products below instead), its primitive is its own slow im2col +
+// gemm with a copy of the gradient. There this module lays the input windows out as rows itself (im2col) and runs one
 // sgemm. Everywhere else the primitive is at least as fast as that lowering. The README gives the
 // figures measured for each of these choices.
 //
@@ -26,8 +26,11 @@
 // of oneDNN's choice, so the NHWC tensors are reordered in and out around them; an output gradient
 // reordered for the input gradient is kept for the filter gradient that follows it, and the
 // forward pass and the input gradient share one copy of the filter. Over ResNet-50's 4x4 pixels
-// those reorders cost what the kernels save, and over 2x2 most of each tile is padding. The
-// README gives the figures.
+// those reorders cost what the kernels save, and over 2x2 most of each tile is padding.
+//
+// 3x3 convolutions over images of at most 2x2 pixels (ResNet-50's last stage) are matrix products
+// on the filter as stored, per window row and filter tap (_tapwise.ts), in both precisions. The
+// README gives the figures for these choices.
 //
 // In mixed bfloat16 (_bfloat16.ts) the same paths read their inputs rounded to bfloat16: the
 // forward and input-gradient primitives, and the matrix products through gemm_bf16bf16f32. Filter
