@@ -16,9 +16,9 @@
 //
 // Where oneDNN has no direct kernel for a filter gradient (with AVX2, a 3x3 convolution over 2x2
 // pixels, which now takes the products below instead), its primitive is its own slow im2col +
-// gemm with a copy of the gradient. There this module lays the input windows out as rows itself (im2col) and runs one
-// sgemm. Everywhere else the primitive is at least as fast as that lowering. The README gives the
-// figures measured for each of these choices.
+// gemm with a copy of the gradient. There this module lays the input windows out as rows itself
+// (im2col) and runs one sgemm. Everywhere else the primitive is at least as fast as that lowering.
+// The README gives the figures measured for each of these choices.
 //
 // 3x3 convolutions of stride 1 over at least 8x8 output pixels run oneDNN's Winograd kernels
 // (F(4x4, 3x3)) where the CPU has them (oneDNN 2.6: AVX-512), in all three directions: fewer
@@ -102,7 +102,7 @@ class Blocked {
   private readonly floats: number;
 
   constructor(
-    readonly dnnl: Dnnl,
+    dnnl: Dnnl,
     private readonly user: Uint8Array,
     readonly md: Pointer,
     inward: boolean,
@@ -675,16 +675,13 @@ export function convForward(dnnl: Dnnl, fused: boolean): (args: KernelArgs) => t
       if (bias) repeatRows(view(bias), result);
       const [xs, filters] = factors(dnnl, view(x), view(filter));
       tapwiseForward(dnnl, g, xs, filters, result, !!bias);
-    } else if (strided1x1(g) && !plan(dnnl, g, !!bias).forwardBy1x1Kernel) {
-      strided1x1ForwardByGemm(dnnl, g, view(x), view(filter), bias ? view(bias) : null, result);
     } else {
-      plan(dnnl, g, !!bias).forwardInto(
-        view(x),
-        view(filter),
-        filter.dataId,
-        bias ? view(bias) : null,
-        result,
-      );
+      const p = plan(dnnl, g, !!bias);
+      if (strided1x1(g) && !p.forwardBy1x1Kernel) {
+        strided1x1ForwardByGemm(dnnl, g, view(x), view(filter), bias ? view(bias) : null, result);
+      } else {
+        p.forwardInto(view(x), view(filter), filter.dataId, bias ? view(bias) : null, result);
+      }
     }
     if (activation === "relu") {
       for (let i = 0; i < result.length; i++) if (result[i] < 0) result[i] = 0;

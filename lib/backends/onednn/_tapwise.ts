@@ -92,7 +92,7 @@ export function tapwiseForward(
   }
 }
 
-/** dx [n, h, w, ci] = the input gradient of the convolution from dy [n, h, w, co] and the filter. */
+/** dx [n, h, w, ci] = the input gradient of the convolution, from dy [n, h, w, co] and filter. */
 export function tapwiseInputGradient(
   dnnl: Dnnl,
   g: ConvGeometry,

@@ -71,8 +71,8 @@ export async function digestOf(bytes: Uint8Array): Promise<FileDigest> {
   return { bytes: bytes.length, xxh64: hash.digest().toString(16).padStart(16, "0") };
 }
 
-// The bytes as an ArrayBuffer of their own: the one they fill (as Deno.readFile leaves them), else a
-// copy. (The weights file is the largest thing a load holds; a copy of it would double that.)
+// The bytes as an ArrayBuffer of their own: the one they fill (as Deno.readFile leaves them), else
+// a copy. (The weights file is the largest thing a load holds; a copy of it would double that.)
 export function wholeBuffer(bytes: Uint8Array): ArrayBuffer {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
     bytes.buffer instanceof ArrayBuffer;
