@@ -12,6 +12,7 @@ import { adaptSynchronousReads, findWebgpuAdapter } from "./_webgpu.ts";
 import { selfTestTraining } from "./_self_test.ts";
 import { type Displayable, displayable } from "../display/bundle.ts";
 import { checklistHtml } from "../display/html.ts";
+import { freeTensorsDuringBackwardPass } from "../ops/backward.ts";
 
 export { valuesInPlace } from "./_heap.ts";
 export { findWebgpuAdapter, type WebgpuAdapter } from "./_webgpu.ts";
@@ -189,6 +190,7 @@ export async function useBackend(
   }
   // The cpu backend's "install the node backend" banner would only repeat what the notes say.
   tf.env().set("PROD", true);
+  freeTensorsDuringBackwardPass();
   const candidates: BackendName[] = requested
     ? [requested]
     : [...(options.candidates ?? BACKEND_ORDER)];
