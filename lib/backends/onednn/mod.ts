@@ -74,7 +74,9 @@ export async function registerOnednnBackend(): Promise<OnednnStatus> {
     await registerBackend(dnnl);
     const threadNote = threads === null
       ? "its default threads"
-      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why}, ${choice.waiting} waiting)`;
+      : `${threads} thread${threads === 1 ? "" : "s"} (${choice.why}, ${choice.waiting} waiting${
+        choice.spins === undefined ? "" : ` after ${choice.spins} spins`
+      })`;
     registered = {
       available: true,
       reason: `oneDNN from ${dnnl.path} on ${threadNote} for its ${familyList()} kernels; ` +

@@ -36,7 +36,7 @@ Deno.test({
 
 /**
  * Registers onednn in a new process with `env` as its whole environment: its stdout (the status
- * as JSON, then what the registration left in OMP_WAIT_POLICY) and its stderr.
+ * as JSON, then what the registration left in OMP_WAIT_POLICY and GOMP_SPINCOUNT) and its stderr.
  */
 async function registerInChild(env: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -46,7 +46,8 @@ async function registerInChild(env: Record<string, string>) {
         new URL("../../../lib/backends/onednn/mod.ts", import.meta.url).href
       }";
       console.log(JSON.stringify(await registerOnednnBackend()));
-      console.log("left in the environment: " + Deno.env.get("OMP_WAIT_POLICY"));`,
+      console.log("left in the environment: " + Deno.env.get("OMP_WAIT_POLICY") + " " +
+        Deno.env.get("GOMP_SPINCOUNT"));`,
     ],
     env: { HOME: Deno.env.get("HOME") ?? "/tmp", PATH: Deno.env.get("PATH") ?? "", ...env },
     clearEnv: true,
@@ -70,19 +71,25 @@ Deno.test({
 
 /** What libgomp reports of its settings (OMP_DISPLAY_ENV), and the child's own output. */
 async function openMpSettings(env: Record<string, string>): Promise<string> {
-  const { stdout, stderr } = await registerInChild({ ...env, OMP_DISPLAY_ENV: "true" });
+  const { stdout, stderr } = await registerInChild({ ...env, OMP_DISPLAY_ENV: "verbose" });
   return stderr + stdout;
 }
 
 Deno.test({
-  name: "registerOnednnBackend() has OpenMP's threads wait passively, as libgomp itself reports",
+  name: "registerOnednnBackend() has OpenMP's threads wait passively after a short spin, as " +
+    "libgomp itself reports",
   ignore: !onednn.available,
   async fn() {
     const passive = await openMpSettings({});
     assert(/OMP_WAIT_POLICY = 'PASSIVE'/.test(passive), passive);
-    assert(passive.includes("passive waiting"), passive);
-    assert(passive.includes("left in the environment: undefined"), passive);
+    assert(/GOMP_SPINCOUNT = '3000'/.test(passive), passive);
+    assert(passive.includes("passive waiting after 3000 spins"), passive);
+    assert(passive.includes("left in the environment: undefined undefined"), passive);
     const active = await openMpSettings({ OMP_WAIT_POLICY: "active" });
     assert(/OMP_WAIT_POLICY = 'ACTIVE'/.test(active), active);
+    assert(!/GOMP_SPINCOUNT = '3000'/.test(active), active);
+    const theirs = await openMpSettings({ GOMP_SPINCOUNT: "20" });
+    assert(/GOMP_SPINCOUNT = '20'/.test(theirs), theirs);
+    assert(theirs.includes("left in the environment: undefined 20"), theirs);
   },
 });

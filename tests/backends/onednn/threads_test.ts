@@ -1,5 +1,9 @@
 import { assertEquals } from "@std/assert";
-import { chooseThreads, withWaitPolicy } from "@lib/backends/onednn/_threads.ts";
+import {
+  chooseThreads,
+  DEFAULT_SPIN_COUNT,
+  withWaitPolicy,
+} from "@lib/backends/onednn/_threads.ts";
 
 function withEnv<T>(values: Record<string, string | undefined>, f: () => T): T {
   const previous = Object.fromEntries(Object.keys(values).map((k) => [k, Deno.env.get(k)]));
@@ -34,20 +38,26 @@ Deno.test("chooseThreads() ignores an OMP_NUM_THREADS that is not a positive int
   }
 });
 
-Deno.test("chooseThreads() asks for passive waiting unless OMP_WAIT_POLICY is set", () => {
-  const choice = withEnv({ OMP_WAIT_POLICY: undefined }, () => chooseThreads());
-  assertEquals(choice.waiting, "passive");
-  const kept = withEnv({ OMP_WAIT_POLICY: "ACTIVE" }, () => chooseThreads());
-  assertEquals(kept.waiting, "active");
+Deno.test("chooseThreads() asks for passive waiting after a short spin unless the user chose", () => {
+  const unset = { OMP_WAIT_POLICY: undefined, GOMP_SPINCOUNT: undefined };
+  const choice = withEnv(unset, () => chooseThreads());
+  assertEquals([choice.waiting, choice.spins], ["passive", String(DEFAULT_SPIN_COUNT)]);
+  const active = withEnv({ ...unset, OMP_WAIT_POLICY: "ACTIVE" }, () => chooseThreads());
+  assertEquals([active.waiting, active.spins], ["active", undefined]);
+  const passive = withEnv({ ...unset, OMP_WAIT_POLICY: "passive" }, () => chooseThreads());
+  assertEquals([passive.waiting, passive.spins], ["passive", undefined]);
+  const spins = withEnv({ ...unset, GOMP_SPINCOUNT: "50" }, () => chooseThreads());
+  assertEquals([spins.waiting, spins.spins], ["passive", "50"]);
 });
 
-Deno.test("withWaitPolicy() sets OMP_WAIT_POLICY only while loading, then restores it", () => {
-  const choice = { threads: 2, why: "test", waiting: "passive" };
-  const [during, after] = withEnv({ OMP_WAIT_POLICY: undefined }, () => {
-    const seen = withWaitPolicy(choice, () => Deno.env.get("OMP_WAIT_POLICY"));
-    return [seen, Deno.env.get("OMP_WAIT_POLICY")];
+Deno.test("withWaitPolicy() sets its variables only while loading, then restores them", () => {
+  const choice = { threads: 2, why: "test", waiting: "passive", spins: "3000" };
+  const read = () => [Deno.env.get("OMP_WAIT_POLICY"), Deno.env.get("GOMP_SPINCOUNT")];
+  const [during, after] = withEnv({ OMP_WAIT_POLICY: undefined, GOMP_SPINCOUNT: undefined }, () => {
+    const seen = withWaitPolicy(choice, read);
+    return [seen, read()];
   });
-  assertEquals([during, after], ["passive", undefined]);
+  assertEquals([during, after], [["passive", "3000"], [undefined, undefined]]);
   const kept = withEnv({ OMP_WAIT_POLICY: "active" }, () => {
     withWaitPolicy(choice, () => {});
     return Deno.env.get("OMP_WAIT_POLICY");
