@@ -62,14 +62,24 @@ function reorder(dnnl: Dnnl, length: number): Primitive {
   });
 }
 
-// Buffers the rounded values go to, reused (kernels run one at a time) and grown as needed.
-const slots: Uint16Array[] = [new Uint16Array(0), new Uint16Array(0)];
+// Buffers the rounded values go to, reused (kernels run one at a time) and grown as needed: two
+// for any values, one for an output gradient (below).
+const slots: Uint16Array[] = [new Uint16Array(0), new Uint16Array(0), new Uint16Array(0)];
+const GRADIENT_SLOT = 2;
 
-/**
- * `values` rounded to bfloat16, in buffer `slot` (0 or 1; the result stays valid until that slot
- * is used again).
- */
-export function toBfloat16(dnnl: Dnnl, values: Float32Array, slot: 0 | 1): Uint16Array {
+// The output gradient rounded last, named by its tensor's data: TF.js computes a convolution's
+// input gradient and then its filter gradient from the same tensor, and the second reads it as
+// the first left it.
+let gradient: { key: object; length: number } | undefined;
+
+let roundedCount = 0;
+
+/** How many values have been rounded to bfloat16 so far (to check what is rounded twice). */
+export function roundedValues(): number {
+  return roundedCount;
+}
+
+function roundInto(dnnl: Dnnl, values: Float32Array, slot: number): Uint16Array {
   const n = values.length;
   // (at least 512 bytes: V8 may move smaller arrays between two calls)
   if (slots[slot].length < Math.max(n, 256)) slots[slot] = new Uint16Array(Math.max(n, 256));
@@ -80,5 +90,29 @@ export function toBfloat16(dnnl: Dnnl, values: Float32Array, slot: 0 | 1): Uint1
     [DNNL.arg.from, r.md(DNNL.query.src), pinned(values)],
     [DNNL.arg.to, r.md(DNNL.query.dst), slots[slot]],
   ]);
+  roundedCount += n;
+  return out;
+}
+
+/**
+ * `values` rounded to bfloat16, in buffer `slot` (0 or 1; the result stays valid until that slot
+ * is used again).
+ */
+export function toBfloat16(dnnl: Dnnl, values: Float32Array, slot: 0 | 1): Uint16Array {
+  return roundInto(dnnl, values, slot);
+}
+
+/**
+ * The output gradient `values` (of the tensor whose data `key` names) rounded to bfloat16, in a
+ * buffer of its own: rounded again only where the last call had another tensor (the result stays
+ * valid until the next call).
+ */
+export function gradientToBfloat16(dnnl: Dnnl, values: Float32Array, key: object): Uint16Array {
+  if (gradient?.key === key && gradient.length === values.length) {
+    return slots[GRADIENT_SLOT].subarray(0, values.length);
+  }
+  gradient = undefined;
+  const out = roundInto(dnnl, values, GRADIENT_SLOT);
+  gradient = { key, length: values.length };
   return out;
 }

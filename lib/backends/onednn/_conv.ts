@@ -50,7 +50,7 @@ import {
   type Values,
   writeInto,
 } from "./_primitive.ts";
-import { currentPrecision, toBfloat16 } from "./_bfloat16.ts";
+import { currentPrecision, gradientToBfloat16, toBfloat16 } from "./_bfloat16.ts";
 import {
   tapwise,
   tapwiseFilterGradient,
@@ -475,7 +475,11 @@ export class ConvPlan {
         [
           DNNL.arg.diffDst,
           blocked?.diffDst?.md ?? ptr(this.user.dstIn),
-          blocked ? this.blockedGradient(blocked.diffDst!, dy, dyKey) : this.input(dy, 0),
+          blocked
+            ? this.blockedGradient(blocked.diffDst!, dy, dyKey)
+            : this.bf16
+            ? gradientToBfloat16(this.dnnl, dy, dyKey)
+            : pinned(dy),
         ],
         [DNNL.arg.weights, b.op.md(DNNL.query.weights), b.filter.weights],
         [DNNL.arg.diffSrc, blocked?.diffSrc?.md ?? ptr(this.user.src), target],
@@ -491,7 +495,9 @@ export class ConvPlan {
    */
   backwardWeightsInto(x: Float32Array, dy: Float32Array, dyKey: object, dw: Float32Array): void {
     const b = this.ensureBackwardWeights();
-    if (b instanceof Float32Array) return filterGradientByColumns(this.dnnl, this.g, x, dy, dw, b);
+    if (b instanceof Float32Array) {
+      return filterGradientByColumns(this.dnnl, this.g, x, dy, dyKey, dw, b);
+    }
     const blocked = b.blocked;
     b.op.execute([
       [DNNL.arg.src, blocked?.src?.md ?? ptr(this.user.src), blocked?.src?.from(x) ?? pinned(x)],
@@ -565,13 +571,15 @@ function columnCount(g: ConvGeometry): number {
  * dw (HWIO) = filter gradient of the convolution as one matrix product: `columns` (at least
  * {@link columnCount} values) gets one row per output pixel holding the input window it reads,
  * [kh, kw, ci] with zeros where the window lies in the padding; then dw [kh·kw·ci, co] =
- * columnsᵀ · dy [pixels, co].
+ * columnsᵀ · dy [pixels, co] (dy's data named by `dyKey`: in mixed bfloat16, the input gradient
+ * just before may have rounded it already).
  */
 export function filterGradientByColumns(
   dnnl: Dnnl,
   g: ConvGeometry,
   x: Float32Array,
   dy: Float32Array,
+  dyKey: object,
   dw: Float32Array,
   columns: Float32Array,
 ): void {
@@ -614,6 +622,8 @@ export function filterGradientByColumns(
     dy,
     dw,
     `filter gradient by columns, ${describe(g)}`,
+    0,
+    { b: dyKey },
   );
 }
 
@@ -642,15 +652,29 @@ function product(
   c: Float32Array,
   what: string,
   beta = 0,
+  gradients: Gradients = {},
 ): void {
-  const [first, second] = factors(dnnl, a, b);
+  const [first, second] = factors(dnnl, a, b, gradients);
   gemm(dnnl, trans, mnk, first, second, c, what, 1, beta);
 }
 
-/** a and b as matrix products read them: in mixed bfloat16, rounded (into buffers 0 and 1). */
-function factors(dnnl: Dnnl, a: Float32Array, b: Float32Array): [Values, Values] {
+/** Which factor of a product is an output gradient, named by its tensor's data. */
+type Gradients = { a?: object; b?: object };
+
+/**
+ * a and b as matrix products read them: in mixed bfloat16, rounded (into buffers 0 and 1, or, for
+ * an output gradient, into the buffer that keeps it for the next product of the same gradient).
+ */
+function factors(
+  dnnl: Dnnl,
+  a: Float32Array,
+  b: Float32Array,
+  gradients: Gradients = {},
+): [Values, Values] {
   if (currentPrecision() !== "mixed_bfloat16") return [a, b];
-  return [toBfloat16(dnnl, a, 0), toBfloat16(dnnl, b, 1)];
+  const round = (values: Float32Array, slot: 0 | 1, key?: object) =>
+    key ? gradientToBfloat16(dnnl, values, key) : toBfloat16(dnnl, values, slot);
+  return [round(a, 0, gradients.a), round(b, 1, gradients.b)];
 }
 
 /** Conv2D (fused: FusedConv2D, with a bias and a ReLU) for NHWC float32; other cases on wasm. */
@@ -765,7 +789,7 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
     const { make, view } = Scope.of(args);
     const dx = make(inputShape);
     if (tapwise(g)) {
-      const [dys, filters] = factors(dnnl, view(dy), view(filter));
+      const [dys, filters] = factors(dnnl, view(dy), view(filter), { a: dy.dataId });
       tapwiseInputGradient(dnnl, g, dys, filters, view(dx));
       return dx;
     }
@@ -780,6 +804,8 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
         view(filter),
         view(dx),
         what,
+        0,
+        { a: dy.dataId },
       );
       return dx;
     }
@@ -787,7 +813,19 @@ export function convBackpropInput(dnnl: Dnnl): (args: KernelArgs) => tf.TensorIn
       // dy · filterᵀ gives the gradient of the pixels read; the others get none
       const what = `strided 1x1 input gradient, ${describe(g)}`;
       const picked = buffer(1, pixels(g) * g.ci);
-      product(dnnl, [false, true], [pixels(g), g.ci, g.co], view(dy), view(filter), picked, what);
+      product(
+        dnnl,
+        [false, true],
+        [pixels(g), g.ci, g.co],
+        view(dy),
+        view(filter),
+        picked,
+        what,
+        0,
+        {
+          a: dy.dataId,
+        },
+      );
       const out = view(dx).fill(0);
       scatter(picked, out, [g.n, g.oh, g.ow, g.ci], [g.h, g.w], [g.sh, g.sw], [0, 0]);
       return dx;
@@ -821,7 +859,7 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
     const { make, view } = Scope.of(args);
     const dw = make(filterShape);
     if (tapwise(g)) {
-      const [xs, dys] = factors(dnnl, view(x), view(dy));
+      const [xs, dys] = factors(dnnl, view(x), view(dy), { b: dy.dataId });
       tapwiseFilterGradient(dnnl, g, xs, dys, view(dw));
       return dw;
     }
@@ -836,6 +874,8 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
         view(dy),
         view(dw),
         what,
+        0,
+        { b: dy.dataId },
       );
       return dw;
     }
@@ -843,12 +883,14 @@ export function convBackpropFilter(dnnl: Dnnl): (args: KernelArgs) => tf.TensorI
       // dw [ci, co] = x's pixels read [pixels, ci]ᵀ · dy [pixels, co]
       const what = `strided 1x1 filter gradient, ${describe(g)}`;
       const xs = pickPixels(view(x), g);
-      product(dnnl, [true, false], [g.ci, g.co, pixels(g)], xs, view(dy), view(dw), what);
+      product(dnnl, [true, false], [g.ci, g.co, pixels(g)], xs, view(dy), view(dw), what, 0, {
+        b: dy.dataId,
+      });
       return dw;
     }
     if (currentPrecision() === "mixed_bfloat16" && columnCount(g) <= BFLOAT16_COLUMNS) {
       const columns = buffer(2, columnCount(g));
-      filterGradientByColumns(dnnl, g, view(x), view(dy), view(dw), columns);
+      filterGradientByColumns(dnnl, g, view(x), view(dy), dy.dataId, view(dw), columns);
       return dw;
     }
     plan(dnnl, g, false, false).backwardWeightsInto(view(x), view(dy), dy.dataId, view(dw));

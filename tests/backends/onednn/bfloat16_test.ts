@@ -5,6 +5,7 @@ import { onednnBfloat16Support } from "@lib/backends/onednn/mod.ts";
 import {
   bfloat16Support,
   currentPrecision,
+  roundedValues,
   setPrecision,
   toBfloat16,
 } from "@lib/backends/onednn/_bfloat16.ts";
@@ -124,6 +125,68 @@ for (const [shape, k, s, pad, co] of CASES) {
           `${label}: relative error ${rounding} to float32, expected bfloat16's rounding`,
         );
       });
+    },
+  });
+}
+
+for (const [shape, k, s, pad, co] of CASES) {
+  Deno.test({
+    name:
+      `mixed_bfloat16 rounds an output gradient once for both of its convolution's gradients, ` +
+      `and another one afresh: x ${shape}, ${k}x${k}, stride ${s}, ${pad}, ${co} out`,
+    ignore: ignore || !here.supported,
+    async fn() {
+      const wShape: [number, number, number, number] = [k, k, shape[3], co];
+      const attrs = { strides: [s, s], pad, dataFormat: "NHWC", dilations: [1, 1] };
+      const outShape = tf.tidy(() =>
+        tf.conv2d(tf.zeros(shape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, s, pad).shape
+      );
+      const [x, w, dy1, dy2] = [shape, wShape, outShape, outShape].map((sh, i) =>
+        randomData(sh, i + 1)
+      );
+      // the filter gradient of x and `second` after the input gradient of `first` (one tensor
+      // where they are the same), and how many values the filter gradient rounded
+      const filterGradientAfter = async (first: Data, second: Data) => {
+        await tf.setBackend("onednn");
+        setPrecision("mixed_bfloat16");
+        try {
+          const [xt, wt, a] = [x, w, first].map((d) => tf.tensor(d.values, d.shape));
+          // the same tensor, or another one (even of the same values)
+          const b = second === first ? a : tf.tensor(second.values, second.shape);
+          const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy: a, filter: wt }, {
+            ...attrs,
+            inputShape: shape,
+          }) as tf.Tensor;
+          const before = roundedValues();
+          const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x: xt, dy: b }, {
+            ...attrs,
+            filterShape: wShape,
+          }) as tf.Tensor;
+          const rounded = roundedValues() - before;
+          const values = await dw.data() as Float32Array;
+          tf.dispose([xt, wt, a, b, dx, dw]);
+          return { values, rounded };
+        } finally {
+          setPrecision("float32");
+        }
+      };
+      const same = await filterGradientAfter(dy1, dy1);
+      const other = await filterGradientAfter(dy1, dy2);
+      const dySize = dy1.values.length;
+      assertEquals(
+        other.rounded - same.rounded,
+        dySize,
+        "dy is rounded again only for another tensor",
+      );
+      const f = (xt: tf.Tensor, dyt: tf.Tensor) => [
+        tf.engine().runKernel("Conv2DBackpropFilter", { x: xt, dy: dyt }, {
+          ...attrs,
+          filterShape: wShape,
+        }) as tf.Tensor,
+      ];
+      const exact = await runOn("cpu", f, [x, dy2].map(roundedData));
+      const error = relativeError(other.values, exact.values[0]);
+      assert(error < 1e-5, `relative error ${error} to the other gradient's exact result`);
     },
   });
 }

@@ -235,7 +235,7 @@ for (const [xShape, wShape, s, pad] of COLUMN_CASES) {
       const dw = new Float32Array(wShape.reduce((a, b) => a * b));
       // NaN where im2col does not write: every value must be set, the padding's zeros included
       const columns = new Float32Array(g.n * g.oh * g.ow * g.kh * g.kw * g.ci).fill(NaN);
-      filterGradientByColumns(openDnnl()!, g, x.values, dy.values, dw, columns);
+      filterGradientByColumns(openDnnl()!, g, x.values, dy.values, {}, dw, columns);
       const error = relativeError(dw, expected.values[0]);
       assert(error < TOLERANCE, `relative error ${error}`);
     },
