@@ -214,9 +214,13 @@ export class ConvPlan {
       g.oh * g.ow >= WINOGRAD_MIN_PIXELS;
   }
 
-  // `values` as the primitives read them: rounded to bfloat16 (into buffer `slot`) where `bf16`.
-  private input(values: Float32Array, slot: 0 | 1): Values {
-    return this.bf16 ? toBfloat16(this.dnnl, values, slot) : pinned(values);
+  // `values` as the primitives read them: rounded to bfloat16 where `bf16` (an output gradient,
+  // named by `gradientKey`, into the buffer that keeps it for the filter gradient).
+  private input(values: Float32Array, gradientKey?: object): Values {
+    if (!this.bf16) return pinned(values);
+    return gradientKey
+      ? gradientToBfloat16(this.dnnl, values, gradientKey)
+      : toBfloat16(this.dnnl, values, 0);
   }
 
   private descriptor(
@@ -437,7 +441,7 @@ export class ConvPlan {
         [
           DNNL.arg.src,
           blocked?.src?.md ?? ptr(this.user.srcIn),
-          blocked?.src?.from(x) ?? this.input(x, 0),
+          blocked?.src?.from(x) ?? this.input(x),
         ],
         [DNNL.arg.weights, f.op.md(DNNL.query.weights), f.filter.weights],
         [DNNL.arg.dst, blocked?.dst?.md ?? ptr(this.user.dst), target],
@@ -475,11 +479,7 @@ export class ConvPlan {
         [
           DNNL.arg.diffDst,
           blocked?.diffDst?.md ?? ptr(this.user.dstIn),
-          blocked
-            ? this.blockedGradient(blocked.diffDst!, dy, dyKey)
-            : this.bf16
-            ? gradientToBfloat16(this.dnnl, dy, dyKey)
-            : pinned(dy),
+          blocked ? this.blockedGradient(blocked.diffDst!, dy, dyKey) : this.input(dy, dyKey),
         ],
         [DNNL.arg.weights, b.op.md(DNNL.query.weights), b.filter.weights],
         [DNNL.arg.diffSrc, blocked?.diffSrc?.md ?? ptr(this.user.src), target],
