@@ -12,6 +12,25 @@ import { openDnnl } from "@lib/backends/onednn/_ffi.ts";
 
 const TOLERANCE = 1e-5;
 
+/**
+ * `f` on cpu and on onednn from the same data: no tensor left over on onednn, and each result
+ * within TOLERANCE of cpu's (`label` names result i in a failure); resolves to cpu's results.
+ */
+async function assertMatchesCpu(
+  f: Parameters<typeof runOn>[1],
+  data: Parameters<typeof runOn>[2],
+  label: (i: number) => string,
+): Promise<Float32Array[]> {
+  const expected = await runOn("cpu", f, data);
+  const actual = await runOn("onednn", f, data);
+  assertEquals(actual.leaked, 0, "tensors leaked");
+  expected.values.forEach((e, i) => {
+    const error = relativeError(actual.values[i], e);
+    assert(error < TOLERANCE, `${label(i)}: relative error ${error}`);
+  });
+  return expected.values;
+}
+
 // [input shape, kernel size, stride, padding, output channels]: the shared cases of both models
 // (the ones the wasm kernels are checked on), a single output channel and more odd sizes.
 type Case = [[number, number, number, number], number, number, "same" | "valid", number];
@@ -81,14 +100,7 @@ for (const [shape, k, s, pad, co] of CASES) {
           activation: "relu",
         }),
       ];
-      const data = inputs();
-      const expected = await runOn("cpu", f, data);
-      const actual = await runOn("onednn", f, data);
-      assertEquals(actual.leaked, 0, "tensors leaked");
-      expected.values.forEach((e, i) => {
-        const error = relativeError(actual.values[i], e);
-        assert(error < TOLERANCE, `output ${i}: relative error ${error}`);
-      });
+      await assertMatchesCpu(f, inputs(), (i) => `output ${i}`);
     },
   });
 
@@ -110,14 +122,7 @@ for (const [shape, k, s, pad, co] of CASES) {
             dy,
           ))
         )([x, w, b]);
-      const data = inputs();
-      const expected = await runOn("cpu", grads, data);
-      const actual = await runOn("onednn", grads, data);
-      assertEquals(actual.leaked, 0, "tensors leaked");
-      ["dx", "dw", "db"].forEach((label, i) => {
-        const error = relativeError(actual.values[i], expected.values[i]);
-        assert(error < TOLERANCE, `${label}: relative error ${error}`);
-      });
+      await assertMatchesCpu(grads, inputs(), (i) => ["dx", "dw", "db"][i]);
     },
   });
 }
@@ -136,14 +141,8 @@ Deno.test({
       w2.dispose();
       return outs;
     };
-    const expected = await runOn("cpu", f, data);
-    const actual = await runOn("onednn", f, data);
-    assertEquals(actual.leaked, 0, "tensors leaked");
-    expected.values.forEach((e, i) => {
-      const error = relativeError(actual.values[i], e);
-      assert(error < TOLERANCE, `call ${i}: relative error ${error}`);
-    });
-    assert(relativeError(expected.values[1], expected.values[0]) > 0.1, "the filters differ");
+    const expected = await assertMatchesCpu(f, data, (i) => `call ${i}`);
+    assert(relativeError(expected[1], expected[0]) > 0.1, "the filters differ");
   },
 });
 
@@ -324,12 +323,6 @@ Deno.test({
       const dwb = filter(dyb);
       return [ya, yb, dxb, dxa, dwa, dwb, conv(wb), input(dya, wb), filter(dya)];
     };
-    const expected = await runOn("cpu", f, data);
-    const actual = await runOn("onednn", f, data);
-    assertEquals(actual.leaked, 0, "tensors leaked");
-    expected.values.forEach((e, i) => {
-      const error = relativeError(actual.values[i], e);
-      assert(error < TOLERANCE, `result ${i}: relative error ${error}`);
-    });
+    await assertMatchesCpu(f, data, (i) => `result ${i}`);
   },
 });
